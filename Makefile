@@ -1,0 +1,48 @@
+# The TensorFlow and Keras workbook. On a fresh Linux machine with Python 3.11 (3.10-3.12 work):
+#   make lab    create the environment (first run only) and open the course in JupyterLab
+#   make test   create the environment (first run only) and run the whole test suite
+# Other targets: make lint, make clean-notebooks, make clean.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# TensorFlow build: gpu where an NVIDIA driver answers, cpu elsewhere. Override: make lab TF_VARIANT=cpu
+TF_VARIANT ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)
+STAMP  := $(VENV)/.installed-$(TF_VARIANT)
+# Real offline data subsets (read in place, never copied) where this checkout has them beside it.
+SHARED_DATA ?= $(firstword $(wildcard ../shared/data))
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+# Two notebook kernels at a time fit a 2-core, 24 GiB machine; `make test JOBS=0` runs serially.
+JOBS ?= 2
+
+.PHONY: lab test lint clean-notebooks clean env
+
+env: $(STAMP)
+
+$(STAMP): requirements/base.txt requirements/$(TF_VARIANT).txt requirements/dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else "Python 3.10 to 3.12 is needed, found %d.%d: run make with PYTHON=python3.11" % v)'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/$(TF_VARIANT).txt -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
+
+test: $(STAMP)
+	COURSE_PROFILE=quick COURSE_OFFLINE=1 COURSE_ALLOW_STANDINS=1 TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg \
+	$(if $(SHARED_DATA),COURSE_DATA_SUBSETS=$(abspath $(SHARED_DATA))) \
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(JOBS)),-n $(JOBS) --dist loadscope) $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/course nb check notebooks/*.ipynb
+
+clean-notebooks: $(STAMP)
+	$(BIN)/course nb clean notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

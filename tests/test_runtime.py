@@ -1,0 +1,108 @@
+"""setup(), run profiles and the device report: what a learner sees in the first cell."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import course_lib
+from course_lib.runtime import ProfileError, Run, detect_platform, resolve_profile
+
+
+def test_importing_course_lib_does_not_import_tensorflow():
+    code = "import sys, course_lib; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize(
+    ("requested", "environ", "has_gpu", "platform", "expected"),
+    [
+        (None, {}, False, "local", "quick"),
+        (None, {}, True, "local", "full"),
+        (None, {}, True, "binder", "quick"),
+        (None, {"COURSE_PROFILE": "full"}, False, "local", "full"),
+        (None, {"COURSE_PROFILE": " Quick "}, True, "local", "quick"),
+        ("full", {"COURSE_PROFILE": "quick"}, False, "local", "full"),
+        (None, {"COURSE_PROFILE": ""}, True, "colab", "full"),
+    ],
+)
+def test_profile_resolution_order(requested, environ, has_gpu, platform, expected):
+    profile, reason = resolve_profile(requested, environ=environ, has_gpu=has_gpu, platform=platform)
+    assert profile == expected
+    assert reason
+
+
+def test_unknown_profile_names_the_valid_ones():
+    with pytest.raises(ProfileError, match="'quick'.*'full'"):
+        resolve_profile(environ={"COURSE_PROFILE": "fast"})
+
+
+@pytest.mark.parametrize(
+    ("environ", "modules", "expected"),
+    [
+        ({}, {}, "local"),
+        ({"COLAB_RELEASE_TAG": "release-colab"}, {}, "colab"),
+        ({}, {"google.colab": object()}, "colab"),
+        ({"BINDER_LAUNCH_HOST": "https://mybinder.org/"}, {}, "binder"),
+        ({"KAGGLE_KERNEL_RUN_TYPE": "Interactive"}, {}, "kaggle"),
+    ],
+)
+def test_platform_detection(environ, modules, expected):
+    assert detect_platform(environ, modules) == expected
+
+
+def test_sizes_pick_the_profile_column_and_show_both():
+    quick_run = Run(profile="quick", profile_reason="test", seed=0)
+    sizes = quick_run.sizes(epochs=(2, 20), samples=(1_000, None))
+    assert sizes.epochs == 2 and sizes["samples"] == 1_000
+    assert "(2 / 20)" in repr(sizes) and "quick profile" in repr(sizes)
+    full_run = Run(profile="full", profile_reason="test", seed=0)
+    assert full_run.sizes(epochs=(2, 20)).epochs == 20
+    assert full_run.choose(quick="a", full="b") == "b"
+
+
+def test_sizes_reject_a_value_that_is_not_a_pair():
+    run = Run(profile="quick", profile_reason="test", seed=0)
+    with pytest.raises(TypeError, match="pair"):
+        run.sizes(epochs=3)
+    with pytest.raises(AttributeError, match="declares: epochs"):
+        _ = run.sizes(epochs=(1, 2)).batch_size
+
+
+def test_setup_seeds_reports_and_is_repeatable(clean_env, capsys):
+    import numpy as np
+    import tensorflow as tf
+
+    clean_env.setenv("COURSE_PROFILE", "quick")
+    run = course_lib.setup(seed=7)
+    first = (np.random.rand(), float(tf.random.uniform(())))
+    report = capsys.readouterr().out
+    course_lib.setup(seed=7, verbose=False)
+    second = (np.random.rand(), float(tf.random.uniform(())))
+    assert first == second
+    assert run.profile == "quick" and run.seed == 7
+    assert f"TensorFlow {tf.__version__}" in report and "profile: quick" in report
+    assert "device: CPU (no GPU)" in report or "device: GPU" in report
+    assert course_lib.runtime.current_profile() == "quick"
+
+
+def test_colab_without_gpu_says_how_to_turn_one_on(clean_env, capsys):
+    clean_env.setenv("COLAB_RELEASE_TAG", "release-colab")
+    run = course_lib.setup(verbose=True)
+    if run.gpus:
+        pytest.skip("this machine has a GPU")
+    assert "Change runtime type" in capsys.readouterr().out
+
+
+def test_course_info_reports_and_rejects_a_bad_profile(clean_env):
+    ok = subprocess.run([sys.executable, "-m", "course_lib", "info", "--profile", "quick"],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and "profile: quick" in ok.stdout
+    clean_env.setenv("COURSE_PROFILE", "fast")
+    bad = subprocess.run([sys.executable, "-m", "course_lib", "info"], capture_output=True,
+                         text=True)
+    assert bad.returncode == 1
+    assert "not a run profile" in bad.stderr and "Traceback" not in bad.stderr
