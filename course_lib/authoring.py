@@ -2,7 +2,8 @@
 
 Stored notebooks keep no outputs and no execution counts, except the outputs of *checked* cells
 (those carrying ``# NBVAL_CHECK_OUTPUT``): their output is a fact of the lesson, and the test
-suite compares it on every run. Every chapter opens with the same setup cell
+suite compares it on every run. nbval only compares cells that were run, so a checked cell
+stores the fixed execution count 1. Every chapter opens with the same setup cell
 (:data:`SETUP_CELL`) and carries the same notebook metadata (:data:`NOTEBOOK_METADATA`).
 
 ``course nb store-checked NOTEBOOK`` executes a notebook in the quick profile and stores the
@@ -96,8 +97,10 @@ def clean(notebook: dict[str, Any], *, metadata: dict[str, Any] | None = None) -
         if isinstance(cell.get("source"), list):
             cell["source"] = "".join(cell["source"])
         if cell.get("cell_type") == "code":
-            cell["execution_count"] = None
             cell["outputs"] = _clean_outputs(cell.get("outputs", [])) if is_checked(cell) else []
+            # nbval compares only cells that were "run": a checked cell with outputs carries the
+            # fixed count 1 (no diff noise); every other cell carries none.
+            cell["execution_count"] = 1 if cell["outputs"] else None
         else:
             cell.pop("outputs", None)
             cell.pop("execution_count", None)
@@ -125,6 +128,9 @@ def problems(
                          "(run `course nb store-checked` on the notebook)")
         if any(output.get("output_type") == "error" for output in cell.get("outputs", [])):
             found.append(f"code cell {number} stores an error as its checked output")
+        if any(output.get("name") == "stderr" for output in cell.get("outputs", [])):
+            found.append(f"code cell {number} stores stderr in its checked output: "
+                         "log noise differs between machines, silence it or print to stdout")
     if chapter:
         if not code_cells or source_of(code_cells[0]) != SETUP_CELL:
             found.append("the first code cell is not the standard setup cell "
@@ -141,7 +147,7 @@ def execute(path: str | os.PathLike[str], *, timeout: int = 900) -> dict[str, An
 
     notebook = nbformat.read(path, as_version=4)
     os.environ.setdefault("COURSE_PROFILE", "quick")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(Path(path).parent)}})
     client.execute()

@@ -200,8 +200,9 @@ def _version_notes(tensorflow_version: str) -> tuple[str, ...]:
 
 
 def _quiet_tensorflow() -> None:
-    # Must happen before TensorFlow's first import to silence its C++ start-up messages.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Must happen before TensorFlow's first import. Level 3 also hides the C++ "E" lines that
+    # report harmless fallbacks (e.g. oneDNN on older CPUs) and would land in cell outputs.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     backend = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if backend != "tensorflow":
         raise RuntimeError(

@@ -47,7 +47,7 @@ def test_clean_keeps_only_checked_outputs_and_drops_counts():
     cleaned = authoring.clean(dirty)
     setup_cell, checked_cell = cleaned["cells"]
     assert setup_cell["outputs"] == [] and setup_cell["execution_count"] is None
-    assert checked_cell["outputs"] == [STREAM] and checked_cell["execution_count"] is None
+    assert checked_cell["outputs"] == [STREAM] and checked_cell["execution_count"] == 1
     assert authoring.problems(cleaned) == []
 
 
