@@ -30,7 +30,8 @@ $(STAMP): requirements/base.txt requirements/$(TF_VARIANT).txt requirements/dev.
 	touch $@
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: $(STAMP)
 	COURSE_PROFILE=quick COURSE_OFFLINE=1 COURSE_ALLOW_STANDINS=1 TF_CPP_MIN_LOG_LEVEL=3 MPLBACKEND=Agg \
