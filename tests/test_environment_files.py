@@ -1,0 +1,64 @@
+"""The environment files agree: pins are what is installed, Binder runs the quick profile."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from course_lib.runtime import resolve_profile
+from tests.conftest import ROOT
+
+REQUIREMENTS = ROOT / "requirements"
+PIN = re.compile(r"^([A-Za-z0-9_.\-]+)(\[[^\]]*\])?==([^\s;#]+)")
+
+
+def _pins(name: str) -> dict[str, str]:
+    pins = {}
+    for line in (REQUIREMENTS / name).read_text(encoding="utf-8").splitlines():
+        match = PIN.match(line.strip())
+        if match:
+            pins[match.group(1).lower()] = match.group(3)
+    return pins
+
+
+def test_every_pin_says_why():
+    for path in REQUIREMENTS.glob("*.txt"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if PIN.match(line.strip()):
+                assert "#" in line, f"{path.name}: '{line}' has no comment saying why it is pinned"
+
+
+@pytest.mark.parametrize("name", ["base.txt", "dev.txt"])
+def test_installed_versions_match_the_pins(name):
+    for package, version in _pins(name).items():
+        assert importlib.metadata.version(package) == version, f"{package} is not at its pin"
+
+
+def test_cpu_and_gpu_builds_pin_the_same_tensorflow():
+    cpu, gpu = _pins("cpu.txt"), _pins("gpu.txt")
+    assert cpu["tensorflow-cpu"] == gpu["tensorflow"]
+    installed = {dist.metadata["Name"].lower().replace("_", "-")
+                 for dist in importlib.metadata.distributions()}
+    build = "tensorflow-cpu" if "tensorflow-cpu" in installed else "tensorflow"
+    assert importlib.metadata.version(build) == cpu["tensorflow-cpu"]
+
+
+def test_binder_installs_the_cpu_build_and_forces_the_quick_profile():
+    requirements = (ROOT / "binder" / "requirements.txt").read_text(encoding="utf-8")
+    assert "-r ../requirements/cpu.txt" in requirements
+    env = subprocess.run([str(ROOT / "binder" / "start"), "env"], capture_output=True, text=True,
+                         check=True, env={"PATH": os.environ["PATH"]}).stdout
+    environ = dict(line.split("=", 1) for line in env.splitlines() if "=" in line)
+    assert resolve_profile(environ=environ, has_gpu=True)[0] == "quick"
+
+
+def test_conda_environment_uses_the_same_pins():
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    pip_section = next(item["pip"] for item in environment["dependencies"] if isinstance(item, dict))
+    assert "-r requirements/cpu.txt" in pip_section and "-e ." in pip_section
+    assert any(str(item).startswith("python=3.11") for item in environment["dependencies"])
