@@ -1,0 +1,67 @@
+"""Accelerated training: mixed precision, XLA, tf.data pipelines and tf.distribute.
+
+The public surface (each name is loaded on first use, so ``import course_lib.accel`` stays cheap
+and does not touch the GPU):
+
+=============================  ==================================================================
+``configure()``                detect the devices, pick precision / strategy / XLA /
+                               steps_per_execution, build the strategy -> :class:`Accelerator`
+``train(build_model, x, y)``   build in the accelerator's scope, compile and fit; returns
+                               a :class:`TrainingResult` (model, history, plan, throughput)
+``plan_for(Hardware(...))``    the same choices for a described machine (no TensorFlow needed)
+``Hardware``, ``GpuInfo``      a machine description, e.g. ``Hardware(gpus=(GpuInfo("T4", (7, 5)),))``
+``detect_hardware()``          the :class:`Hardware` of this machine
+``from_arrays()``              arrays -> shuffled, batched, prefetched ``tf.data`` pipeline
+``from_image_folder()``        a folder of class sub-folders of images -> pipeline
+``from_text_folder()``         the same for text files
+``ThroughputMeter``            callback: samples/s, step time, TFLOP/s in the logs and ``.summary()``
+``estimate_flops(model)``      analytic forward FLOPs per sample
+``peak_tflops(name, math)``    a GPU's dense peak (H100, H200, A100, L4, V100, T4, ...)
+=============================  ==================================================================
+
+``course doctor`` (:mod:`course_lib.accel.doctor`) prints what TensorFlow sees and what these
+functions would choose, and explains the classic reasons a GPU goes unused.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "configure": "devices",
+    "Accelerator": "devices",
+    "AccelPlan": "devices",
+    "Hardware": "devices",
+    "GpuInfo": "devices",
+    "ClusterInfo": "devices",
+    "detect_hardware": "devices",
+    "plan_for": "devices",
+    "choose_precision": "devices",
+    "choose_strategy": "devices",
+    "parse_tf_config": "devices",
+    "train": "training",
+    "build_in_scope": "training",
+    "TrainingResult": "training",
+    "from_arrays": "pipelines",
+    "from_image_folder": "pipelines",
+    "from_text_folder": "pipelines",
+    "finish": "pipelines",
+    "ThroughputMeter": "throughput",
+    "estimate_flops": "throughput",
+    "peak_tflops": "throughput",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Load the submodule that defines ``name`` on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'course_lib.accel' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"course_lib.accel.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

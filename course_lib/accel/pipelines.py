@@ -1,0 +1,287 @@
+"""tf.data input pipelines that keep an accelerator fed.
+
+Three sources, one finish:
+
+* :func:`from_arrays` — NumPy arrays (or a tuple or dict of them) already in memory;
+* :func:`from_image_folder` — a folder with one sub-folder of images per class;
+* :func:`from_text_folder` — the same with ``.txt`` files.
+
+Every pipeline follows the same order, the one the tf.data performance guide recommends::
+
+    read -> map_fn (per sample, parallel) -> cache -> shuffle -> batch
+         -> batch_map_fn (per batch, parallel, e.g. augmentation) -> prefetch
+
+Per-sample work that gives the same result every epoch (decoding, resizing) goes before the
+cache, so it runs once; random work (augmentation) goes after it, so it differs every epoch.
+``prefetch(AUTOTUNE)`` prepares the next batches while the model trains on this one.
+
+``deterministic=True`` makes the order repeatable: the shuffle is seeded (``seed``, or 42) and
+parallel maps keep their input order. ``False`` (the default) lets parallel maps hand batches
+over as soon as they are ready, which is faster when per-sample work varies. Either way every
+sample is seen exactly once per epoch; the last batch is smaller unless ``drop_remainder=True``.
+
+Imports TensorFlow only when a function is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from course_lib.errors import CourseError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import tensorflow as tf
+
+#: The seed a deterministic pipeline uses when none is given.
+DEFAULT_SEED = 42
+#: Shuffle buffer when the number of samples is unknown (a full-size buffer when it is known).
+UNKNOWN_SIZE_SHUFFLE_BUFFER = 10_000
+
+
+def _tf() -> Any:
+    from course_lib.runtime import import_tensorflow
+
+    return import_tensorflow()
+
+
+def _options(tf: Any, deterministic: bool) -> Any:
+    options = tf.data.Options()
+    options.deterministic = deterministic
+    # In-memory data has no files to split between workers: shard by element instead (this
+    # also silences the "falling back to DATA sharding" warning under multi-worker training).
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return options
+
+
+def _seed_for(seed: int | None, deterministic: bool) -> int | None:
+    if seed is None and deterministic:
+        return DEFAULT_SEED
+    return seed
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise CourseError(f"batch_size={batch_size!r}: use a whole number >= 1 (32 is a good start)")
+
+
+def finish(
+    samples: tf.data.Dataset,
+    *,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    seed: int | None = None,
+    cache: bool | str = True,
+    map_fn: Callable[..., Any] | None = None,
+    batch_map_fn: Callable[..., Any] | None = None,
+    shuffle_buffer: int | None = None,
+    drop_remainder: bool = False,
+    deterministic: bool = False,
+) -> tf.data.Dataset:
+    """Turn a dataset of single samples into a training pipeline (the order in the module docstring).
+
+    Parameters
+    ----------
+    samples:
+        An unbatched ``tf.data.Dataset`` (one element per sample).
+    cache:
+        ``True`` keeps the samples in memory after the first epoch, a path caches them in files
+        there (for data larger than memory), ``False`` reads them again every epoch.
+    shuffle_buffer:
+        Samples the shuffle draws from; by default all of them when the count is known (a full
+        shuffle), else 10,000.
+    """
+    tf = _tf()
+    _check_batch_size(batch_size)
+    seed = _seed_for(seed, deterministic)
+    dataset = samples
+    if map_fn is not None:
+        dataset = dataset.map(map_fn, num_parallel_calls=tf.data.AUTOTUNE,
+                              deterministic=deterministic)
+    if cache:
+        dataset = dataset.cache("" if cache is True else str(cache))
+    if shuffle:
+        if shuffle_buffer is None:
+            count = int(dataset.cardinality())
+            shuffle_buffer = count if count > 0 else UNKNOWN_SIZE_SHUFFLE_BUFFER
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder,
+                            num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    if batch_map_fn is not None:
+        dataset = dataset.map(batch_map_fn, num_parallel_calls=tf.data.AUTOTUNE,
+                              deterministic=deterministic)
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(_options(tf, deterministic))
+
+
+def sample_count(structure: Any) -> int:
+    """The number of samples in an array or a tuple or dict of arrays (all must agree)."""
+    import numpy as np
+
+    leaves = [np.asarray(leaf) for leaf in _leaves(structure)]
+    if not leaves:
+        raise CourseError("from_arrays() got no arrays")
+    lengths = {len(leaf) for leaf in leaves}
+    if len(lengths) != 1:
+        raise CourseError(
+            f"the arrays have different numbers of samples ({sorted(lengths)}): inputs and labels "
+            "must line up one to one along their first axis"
+        )
+    return lengths.pop()
+
+
+def _leaves(structure: Any) -> list[Any]:
+    if isinstance(structure, dict):
+        return [leaf for value in structure.values() for leaf in _leaves(value)]
+    if isinstance(structure, (tuple, list)):
+        return [leaf for value in structure for leaf in _leaves(value)]
+    return [structure]
+
+
+def from_arrays(
+    x: Any,
+    y: Any = None,
+    *,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    seed: int | None = None,
+    cache: bool | str = True,
+    map_fn: Callable[..., Any] | None = None,
+    batch_map_fn: Callable[..., Any] | None = None,
+    drop_remainder: bool = False,
+    deterministic: bool = False,
+) -> tf.data.Dataset:
+    """A pipeline over in-memory arrays: batches of ``(x, y)`` (or of ``x`` when ``y`` is None).
+
+    ``x`` may be one array, or a tuple or dict of arrays for a model with several inputs.
+
+    Without ``map_fn`` the arrays are already in memory, so there is nothing to cache: the
+    pipeline shuffles the sample *indices* (a full shuffle that copies no data) and gathers
+    each batch with one ``tf.gather``, much faster than slicing samples one by one. With a
+    ``map_fn`` it takes the per-sample path of :func:`finish`, where ``cache`` applies.
+    """
+    tf = _tf()
+    _check_batch_size(batch_size)
+    count = sample_count(x if y is None else (x, y))
+    structure = x if y is None else (x, y)
+    if map_fn is not None:
+        return finish(tf.data.Dataset.from_tensor_slices(structure), batch_size=batch_size,
+                      shuffle=shuffle, seed=seed, cache=cache, map_fn=map_fn,
+                      batch_map_fn=batch_map_fn, drop_remainder=drop_remainder,
+                      deterministic=deterministic)
+    seed = _seed_for(seed, deterministic)
+    tensors = tf.nest.map_structure(tf.convert_to_tensor, structure)
+    indices = tf.data.Dataset.range(count)
+    if shuffle:
+        indices = indices.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    batches = indices.batch(batch_size, drop_remainder=drop_remainder)
+    dataset = batches.map(
+        lambda index: tf.nest.map_structure(lambda tensor: tf.gather(tensor, index), tensors),
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic,
+    )
+    if batch_map_fn is not None:
+        dataset = dataset.map(batch_map_fn, num_parallel_calls=tf.data.AUTOTUNE,
+                              deterministic=deterministic)
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(_options(tf, deterministic))
+
+
+def _folder_split(
+    loader: Callable[..., Any],
+    directory: str,
+    *,
+    validation_split: float | None,
+    subset: str | None,
+    seed: int | None,
+    shuffle: bool,
+    finish_options: dict[str, Any],
+    **loader_options: Any,
+) -> Any:
+    from pathlib import Path
+
+    if not Path(directory).is_dir():
+        raise CourseError(f"{directory} is not a folder; expected one sub-folder per class")
+    if validation_split and subset is None:
+        raise CourseError('with validation_split, say which part you want: subset="training", '
+                          '"validation" or "both"')
+    if validation_split and seed is None:
+        raise CourseError("with validation_split, pass seed=... (the same number for every call), "
+                          "so the training and validation files never overlap")
+    samples = loader(
+        directory, batch_size=None, shuffle=bool(validation_split), seed=seed,
+        validation_split=validation_split, subset=subset, **loader_options,
+    )
+    if subset == "both":
+        train, validation = samples
+        return (finish(train, shuffle=shuffle, seed=seed, **finish_options),
+                finish(validation, shuffle=False, seed=seed, **finish_options))
+    return finish(samples, shuffle=shuffle, seed=seed, **finish_options)
+
+
+def from_image_folder(
+    directory: str,
+    *,
+    image_size: Sequence[int] = (180, 180),
+    batch_size: int = 32,
+    shuffle: bool = True,
+    seed: int | None = None,
+    cache: bool | str = True,
+    validation_split: float | None = None,
+    subset: str | None = None,
+    label_mode: str = "int",
+    color_mode: str = "rgb",
+    map_fn: Callable[..., Any] | None = None,
+    batch_map_fn: Callable[..., Any] | None = None,
+    drop_remainder: bool = False,
+    deterministic: bool = False,
+) -> Any:
+    """Batches of ``(images, labels)`` from ``directory/<class name>/<image files>``.
+
+    Images are decoded and resized to ``image_size`` once, then cached: in memory that takes
+    ``samples x height x width x 3 x 4`` bytes (2,000 images of 180 x 180 take 780 MB); pass
+    ``cache=False`` or a file path on a small machine. Class names are the sub-folder names in
+    alphabetical order. ``subset="both"`` (with ``validation_split``) returns
+    ``(training, validation)``; the validation pipeline is never shuffled.
+    """
+    import keras
+
+    return _folder_split(
+        keras.utils.image_dataset_from_directory, str(directory),
+        validation_split=validation_split, subset=subset, seed=seed, shuffle=shuffle,
+        finish_options=dict(batch_size=batch_size, cache=cache, map_fn=map_fn,
+                            batch_map_fn=batch_map_fn, drop_remainder=drop_remainder,
+                            deterministic=deterministic),
+        image_size=tuple(image_size), label_mode=label_mode, color_mode=color_mode,
+    )
+
+
+def from_text_folder(
+    directory: str,
+    *,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    seed: int | None = None,
+    cache: bool | str = True,
+    validation_split: float | None = None,
+    subset: str | None = None,
+    label_mode: str = "int",
+    max_length: int | None = None,
+    map_fn: Callable[..., Any] | None = None,
+    batch_map_fn: Callable[..., Any] | None = None,
+    drop_remainder: bool = False,
+    deterministic: bool = False,
+) -> Any:
+    """Batches of ``(texts, labels)`` from ``directory/<class name>/<.txt files>``.
+
+    Each element of ``texts`` is one file's content as a string (cut to ``max_length``
+    characters when given); vectorize it with a ``TextVectorization`` layer in ``map_fn``
+    (cached, so it runs once) or inside the model.
+    """
+    import keras
+
+    return _folder_split(
+        keras.utils.text_dataset_from_directory, str(directory),
+        validation_split=validation_split, subset=subset, seed=seed, shuffle=shuffle,
+        finish_options=dict(batch_size=batch_size, cache=cache, map_fn=map_fn,
+                            batch_map_fn=batch_map_fn, drop_remainder=drop_remainder,
+                            deterministic=deterministic),
+        label_mode=label_mode, max_length=max_length,
+    )
