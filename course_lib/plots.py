@@ -477,11 +477,19 @@ def _display_image(image: np.ndarray) -> tuple[np.ndarray, str | None]:
         image = image[..., :3]
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] != 3):
         raise CourseError(f"an image must be (height, width), (height, width, 1) or (height, width, 3); got {image.shape}")
-    image = image.astype(float)
-    if image.max() > 1.0 or image.min() < 0.0:
-        low, high = image.min(), image.max()
-        image = (image - low) / (high - low) if high > low else np.zeros_like(image)
+    image = _unit_range(image)
     return image, ("gray" if image.ndim == 2 else None)
+
+
+def _unit_range(image: np.ndarray) -> np.ndarray:
+    """Pixel values in [0, 1]: 8-bit images are divided by 255, floats in [0, 1] kept, others stretched."""
+    if image.dtype.kind in "ui" and image.size and image.min() >= 0 and image.max() <= 255:
+        return image.astype(float) / 255.0
+    image = image.astype(float)
+    low, high = float(image.min()), float(image.max())
+    if low < 0.0 or high > 1.0:
+        return (image - low) / (high - low) if high > low else np.zeros_like(image)
+    return image
 
 
 def _grid_shape(count: int, ncols: int | None) -> tuple[int, int]:

@@ -832,18 +832,14 @@ def _grey_image(image: Any) -> np.ndarray:
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]
     if array.ndim == 3 and array.shape[-1] in (3, 4):
-        array = array[..., :3].astype(float) @ np.array([0.299, 0.587, 0.114])
+        array = plots._unit_range(array[..., :3]) @ np.array([0.299, 0.587, 0.114])
     if array.ndim != 2:
         raise CourseError(f"the image must be (height, width) or (height, width, 3); got shape {array.shape}")
     if min(array.shape) < 5:
         raise CourseError(f"the image is too small for a 3x3 kernel to show anything: {array.shape}")
-    array = array.astype(float)
     if not np.isfinite(array).all():
         raise CourseError("the image has NaN or infinite pixels")
-    low, high = float(array.min()), float(array.max())
-    if low < 0 or high > 1:
-        array = (array - low) / (high - low) if high > low else np.zeros_like(array)
-    return array
+    return plots._unit_range(array)
 
 
 def apply_kernel(image: Any, kernel: Any, *, padding: str = "same") -> np.ndarray:
