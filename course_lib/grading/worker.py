@@ -1,0 +1,147 @@
+"""Grade students one after another in a process of its own: nbgrader autograde, then feedback.
+
+``course grade`` starts one of these per lane (``python -m course_lib.grading.worker``) and
+writes student ids to its stdin, one a line. A kernel that hangs or a crash costs only the
+submission being graded: the parent kills the process group after a wall-clock limit and starts
+a fresh worker for the rest. For each student the worker prints one line, ``RESULT_MARK``
+followed by a JSON object:
+
+``success``
+    whether nbgrader's autograde finished;
+``error``
+    the last line of nbgrader's error, when it did not;
+``grades``
+    ``{grade_id: {"score", "max_score", "auto_score", "needs_manual_grade"}}`` from the gradebook;
+``present``
+    the grade ids of the cells that were in the graded notebook;
+``timeouts``
+    grade ids (or ``cell N``) of the cells interrupted after the per-cell timeout;
+``failures``
+    ``{grade_id: error name}`` for the check cells that failed;
+``feedback``
+    the path of the HTML feedback, or ``null``;
+``autograde_seconds``, ``feedback_seconds``
+    how long each step took;
+``log``
+    nbgrader's log for this student.
+
+With ``--student ID`` it grades that one student and exits (handy to debug a submission).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+RESULT_MARK = "@@course-grade-result@@"
+
+
+def _last_line(text: str | None) -> str:
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
+
+
+def _read_graded(path: Path) -> tuple[list[str], list[str], dict[str, str]]:
+    """``(present grade ids, timed-out cells, failed check cells)`` of an autograded notebook."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    present, timeouts, failures = [], [], {}
+    for index, cell in enumerate(notebook.get("cells", []), start=1):
+        nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+        name = nbgrader.get("grade_id")
+        if name:
+            present.append(name)
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "error":
+                continue
+            if output.get("ename") == "CellTimeoutError":
+                timeouts.append(name or f"cell {index}")
+            elif name and nbgrader.get("grade"):
+                failures[name] = output.get("ename", "Error")
+    return present, timeouts, failures
+
+
+def grade(course_dir: Path, assignment: str, student: str, *, timeout: int,
+          show_hidden_tests: bool = False) -> dict[str, Any]:
+    """Autograde ``student`` in ``course_dir`` and generate their feedback; see the module doc."""
+    from nbgrader.api import Gradebook
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from course_lib.grading import settings
+
+    config = settings.nbgrader_config(course_dir, timeout=timeout,
+                                      show_hidden_tests=show_hidden_tests)
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    outcome: dict[str, Any] = {"success": False, "error": None, "grades": {}, "present": [],
+                               "timeouts": [], "failures": {}, "feedback": None, "log": ""}
+    started = time.perf_counter()
+    result = api.autograde(assignment, student, force=True, create=True)
+    outcome["autograde_seconds"] = round(time.perf_counter() - started, 2)
+    outcome["log"] = result.get("log", "")
+    graded = sorted((course_dir / "autograded" / student / assignment).glob("*.ipynb"))
+    if not result.get("success"):
+        outcome["error"] = _last_line(result.get("error") or result.get("log"))
+    if graded:
+        present, timeouts, failures = _read_graded(graded[0])
+        outcome.update(present=present, timeouts=timeouts, failures=failures)
+    with Gradebook(config.CourseDirectory.db_url) as gradebook:
+        try:
+            submission = gradebook.find_submission(assignment, student)
+        except Exception:  # no submission row: autograde failed before creating it
+            submission = None
+        if submission is not None:
+            for notebook in submission.notebooks:
+                for item in notebook.grades:
+                    outcome["grades"][item.name] = {
+                        "score": float(item.score),
+                        "max_score": float(item.max_score),
+                        "auto_score": item.auto_score,
+                        "needs_manual_grade": bool(item.needs_manual_grade),
+                    }
+    if result.get("success") and graded:
+        outcome["success"] = True
+        started = time.perf_counter()
+        feedback = api.generate_feedback(assignment, student, force=True)
+        outcome["feedback_seconds"] = round(time.perf_counter() - started, 2)
+        pages = sorted((course_dir / "feedback" / student / assignment).glob("*.html"))
+        if feedback.get("success") and pages:
+            outcome["feedback"] = str(pages[0])
+        outcome["log"] += feedback.get("log", "")
+    elif result.get("success"):
+        outcome["error"] = "nbgrader wrote no graded notebook"
+    return outcome
+
+
+def _grade_safely(api_args: dict[str, Any], student: str) -> dict[str, Any]:
+    try:
+        return grade(student=student, **api_args)
+    except Exception as error:  # report, never crash: the parent records the reason
+        return {"success": False, "error": f"{type(error).__name__}: {error}",
+                "log": traceback.format_exc()}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_lib.grading.worker")
+    parser.add_argument("--course-dir", type=Path, required=True)
+    parser.add_argument("--assignment", required=True)
+    parser.add_argument("--student", help="grade this student and exit (default: read stdin)")
+    parser.add_argument("--timeout", type=int, required=True)
+    parser.add_argument("--show-hidden-tests", action="store_true")
+    args = parser.parse_args(argv)
+    api_args = {"course_dir": args.course_dir.resolve(), "assignment": args.assignment,
+                "timeout": args.timeout, "show_hidden_tests": args.show_hidden_tests}
+    students = [args.student] if args.student else (line.strip() for line in sys.stdin)
+    for student in students:
+        if student:
+            print(RESULT_MARK + json.dumps(_grade_safely(api_args, student)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
