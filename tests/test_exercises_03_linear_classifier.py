@@ -1,0 +1,198 @@
+"""Chapter 03's exercises: every solution passes its checks (hidden tests included), the classic
+wrong answers fail with a hint that points at the mistake, the "find the bug" cells really show
+their bug, and the student version holds stubs that fail politely.
+
+The cells run in this process (one TensorFlow import for the whole module), in the order a
+learner runs them: setup, imports, the given cells, then an answer and its check cell.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from tests.conftest import ROOT
+
+ASSIGNMENT = "03_linear_classifier"
+SOURCE = ROOT / "exercises" / "source" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+RELEASE = ROOT / "exercises" / "release" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+
+#: Locked cells that define what the questions use, in notebook order.
+GIVEN = ("setup", "imports", "q5_data", "q6_given_dense", "q6_given_sequential", "q6_data")
+#: question -> (answer cell, check cell)
+QUESTIONS = {
+    "q1": ("q1_answer", "q1_make_clouds"),
+    "q2": ("q2_answer", "q2_square_loss"),
+    "q3": ("q3_answer", "q3_decision_line"),
+    "q4": ("q4_answer", "q4_batch_indices"),
+    "q5": ("q5_answer", "q5_training_step"),
+    "q6": ("q6_answer", "q6_one_training_step"),
+    "q7": ("q7_answer", "q7_keras_twin"),
+}
+
+
+def _cells(path):
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return {cell["metadata"]["nbgrader"]["grade_id"]: cell for cell in notebook["cells"]}
+
+
+@pytest.fixture(scope="module")
+def source_cells():
+    return _cells(SOURCE)
+
+
+@pytest.fixture(scope="module")
+def given_namespace(source_cells):
+    """The names a learner has after running the setup, import and given cells."""
+    namespace: dict = {}
+    for grade_id in GIVEN:
+        exec(source_cells[grade_id]["source"], namespace)
+    return namespace
+
+
+def _run(namespace, answer_source, check_source):
+    """Run an answer, then a check cell, in a copy of ``namespace``."""
+    scope = dict(namespace)
+    exec(textwrap.dedent(answer_source), scope)
+    exec(check_source, scope)
+    return scope
+
+
+def test_the_assignment_has_the_required_parts(source_cells):
+    graded = {gid: cell for gid, cell in source_cells.items()
+              if cell["metadata"]["nbgrader"].get("grade")}
+    autograded = [gid for gid, cell in graded.items() if cell["cell_type"] == "code"]
+    written = [gid for gid, cell in graded.items() if cell["cell_type"] == "markdown"]
+    assert len(autograded) >= 5 and sorted(autograded) == sorted(c for _, c in QUESTIONS.values())
+    assert written == ["q8_written"]
+    assert graded["q8_written"]["metadata"]["nbgrader"]["solution"] is True
+    assert all(cell["metadata"]["nbgrader"]["points"] == 2 for cell in graded.values())
+    bugs = [gid for gid in source_cells if gid.endswith("_buggy")]
+    assert bugs == ["q5_buggy", "q6_buggy"]
+    assert all("### BEGIN HIDDEN TESTS" in graded[gid]["source"] for gid in autograded)
+
+
+@pytest.mark.parametrize("question", sorted(QUESTIONS))
+def test_the_solution_passes_its_checks_and_hidden_tests(question, source_cells, given_namespace,
+                                                         capsys):
+    answer, check = QUESTIONS[question]
+    _run(given_namespace, source_cells[answer]["source"], source_cells[check]["source"])
+    printed = capsys.readouterr().out
+    assert "ok:" in printed
+
+
+def test_the_find_the_bug_cells_show_their_bug(source_cells, given_namespace, capsys):
+    scope = dict(given_namespace)
+    exec(source_cells["q5_buggy"]["source"], scope)
+    gradient_pairing = capsys.readouterr().out
+    assert gradient_pairing.startswith("InvalidArgumentError: Cannot update variable with shape [2,1]")
+    exec(source_cells["q6_buggy"]["source"], scope)
+    outside_the_tape = capsys.readouterr().out
+    assert "TypeError:" in outside_the_tape and "NoneType" in outside_the_tape
+
+
+WRONG_ANSWERS = [
+    pytest.param("q1", """
+        def make_clouds(num_points, mean_0, mean_1, covariance, seed=0):
+            rng = np.random.default_rng(seed)
+            inputs = np.vstack([rng.multivariate_normal(mean_0, covariance, size=num_points),
+                                rng.multivariate_normal(mean_1, covariance, size=num_points)])
+            return inputs, np.repeat([[0.0], [1.0]], num_points, axis=0).astype("float32")
+        """, ["expected dtype float32, found float64", "astype('float32')"], id="q1-float64"),
+    pytest.param("q1", """
+        def make_clouds(num_points, mean_0, mean_1, covariance, seed=0):
+            rng = np.random.default_rng(seed)
+            inputs = np.vstack([rng.multivariate_normal(mean_0, covariance, size=num_points),
+                                rng.multivariate_normal(mean_1, covariance, size=num_points)])
+            return inputs.astype("float32"), np.repeat([0.0, 1.0], num_points).astype("float32")
+        """, ["expected shape (1000, 1), found (1000,)", "one column"], id="q1-flat-targets"),
+    pytest.param("q2", """
+        def square_loss(targets, predictions):
+            return tf.reduce_sum(tf.square(targets - predictions))
+        """, ["sum of the squared errors"], id="q2-sum"),
+    pytest.param("q2", """
+        def square_loss(targets, predictions):
+            return tf.reduce_mean(tf.square(targets - predictions))
+        """, ["returned a value, expected a ValueError", "targets.shape"], id="q2-no-shape-check"),
+    pytest.param("q3", """
+        def decision_line(W, b, threshold=0.5):
+            return -float(W[0, 0]) / float(W[1, 0]), -float(b[0]) / float(W[1, 0])
+        """, ["not where it equals 0"], id="q3-forgets-threshold"),
+    pytest.param("q4", """
+        def batch_indices(num_samples, batch_size, rng):
+            order = np.arange(num_samples)
+            return [order[start:start + batch_size] for start in range(0, num_samples, batch_size)]
+        """, ["rng.permutation"], id="q4-no-shuffle"),
+    pytest.param("q4", """
+        def batch_indices(num_samples, batch_size, rng):
+            order = rng.permutation(num_samples)
+            return [order[start:start + batch_size]
+                    for start in range(0, num_samples - batch_size + 1, batch_size)]
+        """, ["the last batch keeps the rest"], id="q4-drops-last-batch"),
+    pytest.param("q5", """
+        training_step = buggy_training_step
+        """, ["InvalidArgumentError", "which variable received a gradient"], id="q5-the-bug"),
+    pytest.param("q5", """
+        def training_step(inputs, targets, W, b, learning_rate=0.1):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(targets - (inputs @ W + b)))
+            grad_W, grad_b = tape.gradient(loss, [W, b])
+            W.assign_sub(learning_rate * grad_W)
+            b.assign_sub(learning_rate * grad_b)
+            return tf.reduce_mean(tf.square(targets - (inputs @ W + b)))
+        """, ["the loss returned", "before the update"], id="q5-loss-after-the-step"),
+    pytest.param("q6", """
+        one_training_step = buggy_one_training_step
+        """, ["raised TypeError", "inside its `with` block"], id="q6-the-bug"),
+    pytest.param("q7", """
+        def build_keras_twin(hidden_units=512, num_classes=10):
+            model = keras.Sequential([keras.layers.Dense(hidden_units, activation="relu"),
+                                      keras.layers.Dense(num_classes, activation="softmax")])
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+            return model
+        """, ["the optimizer", "optimizer='rmsprop'"], id="q7-adam"),
+    pytest.param("q7", """
+        def build_keras_twin(hidden_units=512, num_classes=10):
+            model = keras.Sequential([keras.layers.Dense(hidden_units, activation="relu"),
+                                      keras.layers.Dense(num_classes)])
+            model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
+            return model
+        """, ["the activations", "activation='softmax'"], id="q7-no-softmax"),
+    pytest.param("q7", """
+        def build_keras_twin(hidden_units=512, num_classes=10):
+            model = keras.Sequential([keras.layers.Dense(hidden_units, activation="relu"),
+                                      keras.layers.Dense(num_classes, activation="softmax")])
+            model.compile(optimizer="rmsprop", loss="categorical_crossentropy")
+            return model
+        """, ["the loss", "integers"], id="q7-one-hot-loss"),
+]
+
+
+@pytest.mark.parametrize(("question", "wrong_answer", "hint_parts"), WRONG_ANSWERS)
+def test_a_classic_wrong_answer_fails_with_a_hint(question, wrong_answer, hint_parts,
+                                                   source_cells, given_namespace):
+    checks = given_namespace["checks"]
+    answer, check = QUESTIONS[question]
+    scope = dict(given_namespace)
+    exec(source_cells["q5_buggy"]["source"], scope)  # the buggy functions, as a learner has them
+    exec(source_cells["q6_buggy"]["source"], scope)
+    with pytest.raises(checks.CheckFailed) as failure:
+        _run(scope, wrong_answer, source_cells[check]["source"])
+    message = str(failure.value)
+    assert "Hint:" in message
+    for part in hint_parts:
+        assert part in message, message
+
+
+def test_the_student_version_has_stubs_that_fail_with_a_hint(given_namespace):
+    checks = given_namespace["checks"]
+    released = _cells(RELEASE)
+    for question, (answer, check) in QUESTIONS.items():
+        assert "raise NotImplementedError()" in released[answer]["source"], question
+        assert "### BEGIN SOLUTION" not in released[answer]["source"]
+        assert "HIDDEN TESTS" not in released[check]["source"]
+        with pytest.raises(checks.CheckFailed) as failure:
+            _run(given_namespace, released[answer]["source"], released[check]["source"])
+        assert "not answered yet" in str(failure.value), (question, str(failure.value))
