@@ -135,8 +135,9 @@ class AccelPlan:
 
     def one_line(self) -> str:
         """E.g. ``mixed_bfloat16 | XLA on | 32 steps per execution | default strategy``."""
+        steps = "step" if self.steps_per_execution == 1 else "steps"
         return (f"{self.precision} | XLA {'on' if self.jit_compile else 'off'} | "
-                f"{self.steps_per_execution} steps per execution | {self.strategy} strategy")
+                f"{self.steps_per_execution} {steps} per execution | {self.strategy} strategy")
 
     def summary(self) -> str:
         """The table a notebook prints: setting, value, why."""
@@ -357,7 +358,9 @@ def detect_hardware(environ: Mapping[str, str] | None = None) -> Hardware:
         except Exception:  # details are optional
             details = {}
         gpus.append(GpuInfo(details.get("device_name", device.name), details.get("compute_capability")))
-    tpu_cores = len(tf.config.list_logical_devices("TPU"))
+    # Physical, not logical, devices: listing logical devices starts TensorFlow's runtime, after
+    # which MultiWorkerMirroredStrategy can no longer be created in this process.
+    tpu_cores = len(tf.config.list_physical_devices("TPU"))
     if not tpu_cores and tpu_address(environ) is not None:
         tpu_cores = 8  # a Colab or Kaggle TPU v2-8/v3-8 until the system is initialized
     return Hardware(

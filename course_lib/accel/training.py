@@ -26,7 +26,7 @@ What it does, compared with ``model.fit`` as a learner writes it:
 
 Pass a *function* that builds the model, not a built model: precision and strategy apply when
 layers are created. A model built beforehand is trained with the policy it was built with
-(on the default strategy only).
+(on the default strategy, unless it was built inside ``accelerator.scope()``).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def build_in_scope(build_model: Callable[[], Any], accelerator: Accelerator) -> 
 
 def _built_model_plan(model: Any, accelerator: Accelerator) -> AccelPlan:
     plan = accelerator.plan
-    if plan.strategy != "default":
+    if plan.strategy != "default" and getattr(model, "distribute_strategy", None) is not accelerator.strategy:
         raise CourseError(
             f"the {plan.strategy} strategy needs the model built inside its scope: pass the "
             "function that builds the model (train(build_model, ...)), not a built model"
@@ -110,6 +110,41 @@ def _built_model_plan(model: Any, accelerator: Accelerator) -> AccelPlan:
               "use the accelerator's precision.")
         plan = with_precision(plan, built_with, "the model was built with it before train()")
     return plan
+
+
+def _work_around_multi_worker_fit(model: Any, strategy: Any, train_data: Any) -> None:
+    """Let Keras 3's ``fit`` run under MultiWorkerMirroredStrategy (keras-team/keras issue 20585).
+
+    Two steps of Keras 3.15's ``fit`` fail with this strategy, and both are bookkeeping, not
+    training:
+
+    * before the first step, Keras builds the optimizer and metrics from one batch of the
+      *distributed* dataset, averaging the per-replica values with ``strategy.reduce``, which
+      this strategy rejects for such values. Building needs only shapes and dtypes, so the
+      model is built from one batch of the local dataset instead;
+    * after each step, Keras averages the replicas' scalar logs (loss, metrics) with
+      ``strategy.reduce("MEAN", value, axis=0)``, which fails on a scalar. The step's logs are
+      handed over as one-element vectors, which that reduction turns back into scalars.
+
+    Gradients are still all-reduced by the strategy on every step, exactly as without this.
+    """
+    local_batch = next(iter(train_data.take(1)))
+
+    def build_from_local_batch(iterator: Any = None, data_batch: Any = None) -> None:
+        with strategy.scope():
+            model._symbolic_build(data_batch=local_batch)
+
+    def as_vectors(step: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        import tensorflow as tf
+
+        def wrapped(data: Any) -> Any:
+            return {name: tf.reshape(value, [1]) for name, value in step(data).items()}
+
+        return wrapped
+
+    model._maybe_symbolic_build = build_from_local_batch
+    model.train_step = as_vectors(model.train_step)
+    model.test_step = as_vectors(model.test_step)
 
 
 def _peak_for(plan: AccelPlan) -> float | None:
@@ -195,6 +230,8 @@ def train(
     with accelerator.strategy.scope():
         model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics or []),
                       jit_compile=plan.jit_compile, steps_per_execution=plan.steps_per_execution)
+    if plan.strategy == "multi_worker":
+        _work_around_multi_worker_fit(model, accelerator.strategy, train_data)
     meter = ThroughputMeter(batch_size, samples_per_epoch=samples_per_epoch,
                             peak_tflops=_peak_for(plan))
     if verbose not in (0, "0"):

@@ -1,0 +1,387 @@
+"""Plain ``model.fit`` against the course's training path, on the book's three model families.
+
+    python benchmarks/train_benchmark.py                   # sizes for this device (GPU or CPU)
+    python benchmarks/train_benchmark.py --quick           # a short smoke run (seconds per model)
+    python benchmarks/train_benchmark.py --models convnet --json results.json
+
+Models (synthetic inputs of the real shapes, labels that depend on the inputs):
+
+* ``convnet``     the MNIST convnet: 3 x Conv2D (32/64/128) with pooling, softmax over 10
+                  classes; 28 x 28 x 1 images, batch 64.
+* ``lstm``        the temperature forecaster: LSTM(16) -> Dense(1) on 120 steps x 14 features,
+                  batch 256, mean squared error.
+* ``transformer`` the IMDB classifier: token + position embedding (20,000 words, 256 wide, 600
+                  tokens), one Transformer encoder block (2 heads, feed-forward 32), global max
+                  pooling, dropout, sigmoid; batch 32.
+
+Each (model, path) pair runs in its own Python process, so memory peaks, the global precision
+policy and compiled functions never leak from one run into the next. ``plain`` is what a
+learner writes: build, ``compile(optimizer, loss, metrics)``, ``fit(x, y, batch_size, epochs)``.
+``course`` is ``course_lib.accel.train`` with the settings ``configure()`` picks for the device
+(mixed precision, XLA, steps_per_execution on a GPU; tf.data prefetching everywhere). Both use
+``verbose=0`` and the same batch size, optimizer and data.
+
+Samples per second are the median over the timed epochs; the first epoch (tracing,
+compilation, warm-up) is never timed. Peak memory is the process's peak resident set (host)
+and, on a GPU, TensorFlow's peak allocation on GPU:0. TFLOP/s use an analytic count of the
+model's multiply-adds (x3 for a training step) and, on a known GPU, the fraction of its dense
+peak for the math in use (TF32 for float32 on compute capability 8.0+).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+MODELS = ("convnet", "lstm", "transformer")
+PATHS = ("plain", "course")
+#: samples per epoch and epochs (1 warm-up + timed) for each size class
+SIZES: dict[str, dict[str, tuple[int, int]]] = {
+    "quick": {"convnet": (512, 2), "lstm": (1024, 2), "transformer": (64, 2)},
+    "cpu": {"convnet": (8192, 4), "lstm": (8192, 4), "transformer": (256, 4)},
+    "gpu": {"convnet": (60000, 4), "lstm": (102400, 4), "transformer": (20000, 4)},
+}
+BATCH_SIZES = {"convnet": 64, "lstm": 256, "transformer": 32}
+VOCABULARY, SEQUENCE_LENGTH, EMBED_DIM = 20_000, 600, 256
+
+
+# ---------------------------------------------------------------------------------------------
+# Models and data (worker side)
+# ---------------------------------------------------------------------------------------------
+
+def build_convnet() -> Any:
+    import keras
+    from keras import layers
+
+    images = keras.Input(shape=(28, 28, 1))
+    features = layers.Conv2D(32, 3, activation="relu")(images)
+    features = layers.MaxPooling2D(2)(features)
+    features = layers.Conv2D(64, 3, activation="relu")(features)
+    features = layers.MaxPooling2D(2)(features)
+    features = layers.Conv2D(128, 3, activation="relu")(features)
+    features = layers.Flatten()(features)
+    digit = layers.Dense(10, activation="softmax")(features)
+    return keras.Model(images, digit, name="mnist_convnet")
+
+
+def build_lstm() -> Any:
+    import keras
+    from keras import layers
+
+    weather = keras.Input(shape=(120, 14))
+    state = layers.LSTM(16)(weather)
+    temperature = layers.Dense(1)(state)
+    return keras.Model(weather, temperature, name="jena_lstm")
+
+
+def _transformer_layers() -> tuple[type, type]:
+    import keras
+    from keras import layers, ops
+
+    class TokenAndPosition(layers.Layer):
+        """Word embedding plus a learned embedding of each position; zeros are padding."""
+
+        def __init__(self, length: int, vocabulary: int, width: int, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.words = layers.Embedding(vocabulary, width)
+            self.places = layers.Embedding(length, width)
+
+        def call(self, tokens: Any) -> Any:
+            positions = ops.arange(ops.shape(tokens)[-1])
+            return self.words(tokens) + self.places(positions)
+
+        def compute_mask(self, tokens: Any, mask: Any = None) -> Any:
+            return ops.not_equal(tokens, 0)
+
+    class EncoderBlock(layers.Layer):
+        """Self-attention and a small feed-forward network, each with a residual and a LayerNorm."""
+
+        def __init__(self, width: int, hidden: int, heads: int, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.attention = layers.MultiHeadAttention(num_heads=heads, key_dim=width)
+            self.feed_forward = keras.Sequential(
+                [layers.Dense(hidden, activation="relu"), layers.Dense(width)])
+            self.norm_attention = layers.LayerNormalization()
+            self.norm_output = layers.LayerNormalization()
+            self.supports_masking = True
+
+        def call(self, sequence: Any, mask: Any = None) -> Any:
+            attention_mask = None if mask is None else ops.expand_dims(mask, axis=1)
+            attended = self.attention(sequence, sequence, attention_mask=attention_mask)
+            mixed = self.norm_attention(sequence + attended)
+            return self.norm_output(mixed + self.feed_forward(mixed))
+
+        def compute_mask(self, sequence: Any, mask: Any = None) -> Any:
+            return None  # the pooling after this block reads every position
+
+    return TokenAndPosition, EncoderBlock
+
+
+def build_transformer() -> Any:
+    import keras
+    from keras import layers
+
+    token_and_position, encoder_block = _transformer_layers()
+    tokens = keras.Input(shape=(SEQUENCE_LENGTH,), dtype="int32")
+    sequence = token_and_position(SEQUENCE_LENGTH, VOCABULARY, EMBED_DIM)(tokens)
+    sequence = encoder_block(EMBED_DIM, 32, 2)(sequence)
+    pooled = layers.GlobalMaxPooling1D()(sequence)
+    pooled = layers.Dropout(0.5)(pooled)
+    positive = layers.Dense(1, activation="sigmoid")(pooled)
+    return keras.Model(tokens, positive, name="imdb_transformer")
+
+
+def make_data(model: str, samples: int, seed: int = 0) -> tuple[Any, Any]:
+    """Synthetic inputs of the right shape, with labels a model can learn from them."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    if model == "convnet":
+        labels = rng.integers(0, 10, samples)
+        images = rng.random((samples, 28, 28, 1), dtype=np.float32) * 0.5
+        for digit in range(10):  # a bright bar whose place gives the class away
+            rows = labels == digit
+            images[rows, 2 + 2 * digit: 4 + 2 * digit, 4:24, 0] += 0.5
+        return images, labels.astype("int32")
+    if model == "lstm":
+        steps = np.arange(120)[None, :, None]
+        phase = rng.random((samples, 1, 14)) * 2 * np.pi
+        series = np.sin(steps / 24 * 2 * np.pi + phase) + 0.1 * rng.standard_normal((samples, 120, 14))
+        target = np.sin((120 + 24) / 24 * 2 * np.pi + phase[:, 0, 1])
+        return series.astype("float32"), target.astype("float32")
+    if model == "transformer":
+        lengths = rng.integers(100, SEQUENCE_LENGTH + 1, samples)
+        tokens = rng.integers(1, VOCABULARY, (samples, SEQUENCE_LENGTH)).astype("int32")
+        tokens[np.arange(SEQUENCE_LENGTH)[None, :] >= lengths[:, None]] = 0
+        labels = rng.integers(0, 2, samples)
+        marker = np.where(labels == 1, 7, 11)  # one telltale word, somewhere in each review
+        tokens[np.arange(samples), rng.integers(0, 100, samples)] = marker
+        return tokens, labels.astype("float32")
+    raise ValueError(model)
+
+
+COMPILE = {
+    "convnet": ("rmsprop", "sparse_categorical_crossentropy", ["accuracy"]),
+    "lstm": ("rmsprop", "mse", ["mae"]),
+    "transformer": ("rmsprop", "binary_crossentropy", ["accuracy"]),
+}
+BUILDERS = {"convnet": build_convnet, "lstm": build_lstm, "transformer": build_transformer}
+
+
+def _parse_options(text: str) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = item.partition("=")
+        lowered = value.lower()
+        options[name] = (True if lowered == "true" else False if lowered == "false"
+                         else int(value) if value.isdigit() else value)
+    return options
+
+
+def run_worker(model_name: str, path: str, samples: int, epochs: int, options: dict[str, Any]) -> dict[str, Any]:
+    """Train one model one way in this process; return the figures."""
+    from course_lib import accel
+    from course_lib.accel.devices import detect_hardware
+    from course_lib.accel.throughput import ThroughputMeter, estimate_flops, math_kind, peak_tflops
+    from course_lib.runtime import import_tensorflow
+
+    tf = import_tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(1)
+    hardware = detect_hardware()
+    x, y = make_data(model_name, samples)
+    batch_size = BATCH_SIZES[model_name]
+    optimizer, loss, metrics = COMPILE[model_name]
+    build = BUILDERS[model_name]
+    started = time.perf_counter()
+    if path == "plain":
+        model = build()
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+        meter = ThroughputMeter(batch_size, samples_per_epoch=samples, flops_per_sample=None)
+        history = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[meter])
+        precision = model.dtype_policy.name
+        settings = f"{precision} | XLA {'on' if model.jit_compile else 'off'} | 1 step per execution | numpy input"
+    else:
+        result = accel.train(build, x, y, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                             loss=loss, metrics=metrics, verbose=0, **options)
+        model, history, meter = result.model, result.history, result.throughput
+        precision = result.plan.precision
+        settings = result.plan.one_line().replace(" strategy", "") + " | tf.data"
+    wall = time.perf_counter() - started
+    timed = [record for record in meter.records if record.epoch >= 1]  # epoch 0 is the warm-up
+    speeds = [record.samples_per_sec for record in timed]
+    steps = [record.step_ms for record in timed]
+    flops = estimate_flops(model).training_per_sample
+    median_speed = statistics.median(speeds) if speeds else None
+    gpu = hardware.gpus[0] if hardware.gpus else None
+    peak = None
+    gpu_peak_bytes = None
+    if gpu is not None:
+        peak = peak_tflops(gpu.name, math_kind(precision, gpu.compute_capability))
+        try:
+            gpu_peak_bytes = tf.config.experimental.get_memory_info("GPU:0")["peak"]
+        except Exception:
+            gpu_peak_bytes = None
+    tflops = flops * median_speed / 1e12 if median_speed else None
+    return {
+        "model": model_name,
+        "path": path,
+        "settings": settings,
+        "device": hardware.describe(),
+        "math": math_kind(precision, gpu.compute_capability if gpu else None) if gpu else "fp32 (CPU)",
+        "batch_size": batch_size,
+        "samples_per_epoch": samples,
+        "epochs": epochs,
+        "timed_epochs": len(timed),
+        "samples_per_sec": median_speed,
+        "samples_per_sec_all": speeds,
+        "step_ms": statistics.median(steps) if steps else None,
+        "training_flops_per_sample": flops,
+        "tflops": tflops,
+        "peak_tflops": peak,
+        "fraction_of_peak": tflops / peak if tflops and peak else None,
+        "host_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "gpu_peak_mib": gpu_peak_bytes / 2**20 if gpu_peak_bytes is not None else None,
+        "final_loss": float(history.history["loss"][-1]),
+        "wall_seconds": wall,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The orchestrator
+# ---------------------------------------------------------------------------------------------
+
+def _has_gpu() -> bool:
+    code = ("import os; os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3'); import tensorflow as tf; "
+            "print(len(tf.config.list_physical_devices('GPU')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    return result.returncode == 0 and result.stdout.strip().splitlines()[-1:] not in ([], ["0"])
+
+
+def _run_one(model: str, path: str, samples: int, epochs: int, options: str, timeout: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "result.json"
+        command = [sys.executable, str(Path(__file__).resolve()), "--worker", model, path,
+                   "--samples", str(samples), "--epochs", str(epochs), "--json", str(out),
+                   "--course-options", options]
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+        except subprocess.TimeoutExpired:
+            return {"model": model, "path": path, "error": f"timed out after {timeout} s"}
+        if result.returncode != 0 or not out.exists():
+            tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+            return {"model": model, "path": path, "error": " | ".join(tail) or f"exit {result.returncode}"}
+        return json.loads(out.read_text())
+
+
+def _fmt(value: Any, pattern: str, missing: str = "-") -> str:
+    return missing if value is None else format(value, pattern)
+
+
+def format_table(results: list[dict[str, Any]]) -> str:
+    """The Markdown table printed at the end (and pasted into benchmarks/README.md)."""
+    header = ("| model | path | settings | samples/s (median) | course / plain | step ms | "
+              "TFLOP/s | % of peak | host peak RSS MiB | GPU peak MiB | final loss |")
+    lines = [header, "|" + "---|" * 11]
+    plain_speed = {r["model"]: r.get("samples_per_sec") for r in results if r["path"] == "plain"}
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['model']} | {r['path']} | FAILED: {r['error']} |" + " |" * 8)
+            continue
+        base = plain_speed.get(r["model"])
+        ratio = (r["samples_per_sec"] / base) if r["path"] == "course" and base and r["samples_per_sec"] else None
+        lines.append(
+            f"| {r['model']} | {r['path']} | {r['settings'].replace(' | ', ', ')} | {_fmt(r['samples_per_sec'], ',.0f')} | "
+            f"{_fmt(ratio, '.2f') + 'x' if ratio else '-'} | {_fmt(r['step_ms'], '.2f')} | "
+            f"{_fmt(r['tflops'], '.3g')} | "
+            f"{_fmt(r['fraction_of_peak'] and 100 * r['fraction_of_peak'], '.1f')} | "
+            f"{_fmt(r['host_peak_rss_mib'], ',.0f')} | {_fmt(r['gpu_peak_mib'], ',.0f')} | "
+            f"{_fmt(r['final_loss'], '.4f')} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated: " + ",".join(MODELS))
+    parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated: plain,course")
+    parser.add_argument("--json", help="write every result to this JSON file")
+    parser.add_argument("--samples", type=int, help="samples per epoch (overrides the size class)")
+    parser.add_argument("--epochs", type=int, help="epochs including the untimed first one")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="run each pair this many times, alternating plain and course")
+    parser.add_argument("--course-options", default="",
+                        help="settings for the course path, e.g. jit_compile=true,steps_per_execution=8")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per run")
+    parser.add_argument("--worker", nargs=2, metavar=("MODEL", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        model, path = args.worker
+        figures = run_worker(model, path, args.samples, args.epochs, _parse_options(args.course_options))
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+        return 0
+
+    models = [name.strip() for name in args.models.split(",") if name.strip()]
+    paths = [name.strip() for name in args.paths.split(",") if name.strip()]
+    unknown = [name for name in models if name not in MODELS] + [p for p in paths if p not in PATHS]
+    if unknown:
+        parser.error(f"unknown model or path: {', '.join(unknown)}")
+    size_class = "quick" if args.quick else ("gpu" if _has_gpu() else "cpu")
+    print(f"size class: {size_class}; each run is a separate process", flush=True)
+    results: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    for model in models:
+        samples, epochs = SIZES[size_class][model]
+        samples, epochs = args.samples or samples, args.epochs or epochs
+        for repeat in range(args.repeats):
+            order = paths if repeat % 2 == 0 else list(reversed(paths))
+            for path in order:
+                result = _run_one(model, path, samples, epochs, args.course_options, args.timeout)
+                result["repeat"] = repeat
+                results.append(result)
+                speed = result.get("samples_per_sec")
+                print(f"  {model:<12} {path:<7} " + (f"{speed:12,.0f} samples/s" if speed else
+                      result.get("error", "no timed epoch")), flush=True)
+    if args.repeats > 1:  # one row per (model, path): the median run
+        merged = []
+        for model in models:
+            for path in paths:
+                runs = [r for r in results if r["model"] == model and r["path"] == path and "error" not in r]
+                if runs:
+                    runs.sort(key=lambda r: r["samples_per_sec"] or 0)
+                    merged.append(runs[len(runs) // 2])
+        table_rows = merged
+    else:
+        table_rows = results
+    device = next((r["device"] for r in results if "device" in r), "unknown device")
+    versions = next(((r["tensorflow"], r["keras"]) for r in results if "tensorflow" in r), ("?", "?"))
+    print()
+    print(f"Device: {device} | TensorFlow {versions[0]} | Keras {versions[1]} | "
+          f"size class {size_class} | total {time.perf_counter() - started:.0f} s")
+    print(format_table(table_rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"device": device, "size_class": size_class,
+                                               "results": results}, indent=2))
+    return 1 if any("error" in r for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
