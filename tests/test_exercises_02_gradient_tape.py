@@ -1,0 +1,308 @@
+"""Chapter 02 exercises: the solutions pass their own checks, classic mistakes fail with a hint.
+
+Each question's cells run in this process (TensorFlow is imported once for the module): the
+given cells, then an answer (the instructor's solution, a learner's wrong answer or the student
+stub), then the check cell as a learner sees it (visible checks only) or as the instructor grades
+it (hidden tests included). A slow test also runs the whole source notebook in a real kernel, as
+nbgrader does, and another regenerates the student version to prove it is in sync.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+
+ASSIGNMENT = "02_gradient_tape"
+SOURCE = ROOT / "exercises" / "source" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+RELEASE = ROOT / "exercises" / "release" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
+
+#: question -> (answer cell, check cell)
+QUESTIONS = {
+    "q1": ("q1_answer", "q1_derivative"),
+    "q2": ("q2_answer", "q2_layer_gradients"),
+    "q3": ("q3_answer", "q3_slope_of_loss"),
+    "q4": ("q4_answer", "q4_fit_line"),
+    "q5": ("q5_answer", "q5_second_derivative"),
+    "q6": ("q6_answer", "q6_numerical_gradient"),
+    "q7": ("q7_answer", "q7_safe_norm"),
+}
+
+# Wrong answers a learner could plausibly hand in, each built on a classic mistake of the chapter:
+# (question, answer code, which checks must catch it, words the hint must contain).
+WRONG_ANSWERS = [
+    pytest.param("q1", """
+def derivative(function, x):
+    x = tf.constant(x, dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        y = function(x)
+    return tape.gradient(y, x)
+""", "visible", "tape.watch(x)", id="q1-constant-not-watched"),
+    pytest.param("q1", """
+def derivative(function, x, step=1e-4):
+    def at(value):
+        return function(tf.constant(value, dtype=tf.float64))
+    return tf.cast((at(x + step) - at(x - step)) / (2 * step), tf.float32)
+""", "hidden", "tf.GradientTape", id="q1-finite-differences-instead-of-a-tape"),
+    pytest.param("q1", """
+def derivative(function, x, step=1e-3):
+    return (function(tf.constant(x + step)) - function(tf.constant(x - step))) / (2 * step)
+""", "visible", "derivative of t ** 2 is 2t", id="q1-finite-differences-in-float32"),
+    pytest.param("q2", """
+def loss_and_gradients(inputs, targets, kernel, bias):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.square(inputs @ kernel + bias - targets))
+    return loss, tape.gradient(loss, [kernel, bias])
+""", "visible", "tf.reduce_mean", id="q2-sum-instead-of-mean"),
+    pytest.param("q2", """
+def loss_and_gradients(inputs, targets, kernel, bias):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(inputs @ kernel + bias - targets))
+    return loss, tape.gradient(loss, [bias, kernel])
+""", "visible", "[kernel, bias]", id="q2-gradients-in-the-wrong-order"),
+    pytest.param("q3", """
+def slope_of_loss(weight, inputs, targets):
+    with tf.GradientTape() as tape:
+        predictions = weight * inputs
+    loss = tf.reduce_mean((predictions - targets) ** 2)
+    return tape.gradient(loss, weight)
+""", "visible", "inside its `with` block", id="q3-loss-outside-the-tape"),
+    pytest.param("q3", """
+def slope_of_loss(weight, inputs, targets):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean((tf.constant(weight.numpy()) * inputs - targets) ** 2)
+    return tape.gradient(loss, weight)
+""", "visible", "inside its `with` block", id="q3-detour-through-numpy"),
+    pytest.param("q4", """
+def fit_line(x, y, steps=100, learning_rate=0.1):
+    w, b = tf.Variable(0.0), tf.Variable(0.0)
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean((w * x + b - y) ** 2)
+        gradients = tape.gradient(loss, [b, w])
+        for variable, gradient in zip([w, b], gradients):
+            variable.assign_sub(learning_rate * gradient)
+    return w, b
+""", "visible", "the buggy version", id="q4-gradients-zipped-with-the-wrong-variables"),
+    pytest.param("q4", """
+def fit_line(x, y, steps=100, learning_rate=0.1):
+    w, b = tf.Variable(0.0), tf.Variable(0.0)
+    for _ in range(100):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean((w * x + b - y) ** 2)
+        for variable, gradient in zip([w, b], tape.gradient(loss, [w, b])):
+            variable.assign_sub(0.1 * gradient)
+    return w, b
+""", "hidden", "learning_rate arguments", id="q4-arguments-ignored"),
+    pytest.param("q5", """
+def second_derivative(function, x):
+    x = tf.Variable(x)
+    with tf.GradientTape() as tape:
+        y = function(x)
+    return tape.gradient(y, x)
+""", "visible", "first derivative", id="q5-only-one-tape"),
+    pytest.param("q5", """
+def second_derivative(function, x):
+    x = tf.Variable(x)
+    with tf.GradientTape() as outer_tape:
+        with tf.GradientTape() as inner_tape:
+            y = function(x)
+    first = inner_tape.gradient(y, x)
+    return outer_tape.gradient(first, x)
+""", "visible", "inside the outer tape's `with` block", id="q5-inner-gradient-outside-outer-tape"),
+    pytest.param("q6", """
+def numerical_gradient(function, point, step=1e-5):
+    point = np.asarray(point, dtype=np.float64)
+    gradient = np.zeros_like(point)
+    for index in range(point.size):
+        shift = np.zeros_like(point)
+        shift[index] = step
+        gradient[index] = (function(point + shift) - function(point)) / step
+    return gradient
+""", "visible", "one-sided difference", id="q6-one-sided-difference"),
+    pytest.param("q6", """
+def numerical_gradient(function, point, step=1e-5):
+    point = np.asarray(point, dtype=np.float32)
+    gradient = np.zeros_like(point)
+    for index in range(point.size):
+        shift = np.zeros_like(point)
+        shift[index] = step
+        gradient[index] = (function(point + shift) - function(point - shift)) / (2 * step)
+    return gradient
+""", "visible", "float64", id="q6-float32"),
+    pytest.param("q7", """
+@tf.custom_gradient
+def safe_norm(vector):
+    norm = tf.norm(vector)
+    return norm, lambda upstream: upstream * vector / norm
+""", "visible", "tf.maximum(norm, 1e-12)", id="q7-nan-at-zero"),
+    pytest.param("q7", """
+def safe_norm(vector):
+    return tf.sqrt(tf.reduce_sum(vector ** 2) + 1e-12)
+""", "hidden", "exact tf.norm(vector)", id="q7-epsilon-changes-the-value"),
+    pytest.param("q7", """
+@tf.custom_gradient
+def safe_norm(vector):
+    norm = tf.norm(vector)
+    return norm, lambda upstream: vector / tf.maximum(norm, 1e-12)
+""", "hidden", "upstream gradient", id="q7-upstream-ignored"),
+]
+
+
+def _source(cell: dict[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _cells(path: Path) -> dict[str, dict[str, Any]]:
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return {cell["metadata"]["nbgrader"]["grade_id"]: cell for cell in notebook["cells"]}
+
+
+def _without_markers(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if line.strip() not in SOLUTION_MARKERS)
+
+
+@pytest.fixture(scope="module")
+def source_cells() -> dict[str, dict[str, Any]]:
+    return _cells(SOURCE)
+
+
+@pytest.fixture(scope="module")
+def given_namespace(source_cells) -> Iterator[dict[str, Any]]:
+    """A namespace after running every locked code cell that is neither an answer nor a check:
+    setup, imports, data and the buggy code the find-the-bug questions show."""
+    from course_lib import runtime
+
+    before = runtime._current  # the setup cell records its run; other tests must not see it
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            for cell in source_cells.values():
+                nbgrader = cell["metadata"]["nbgrader"]
+                if cell["cell_type"] == "code" and not (nbgrader["solution"] or nbgrader["grade"]):
+                    exec(compile(_source(cell), cell["id"], "exec"), namespace)
+        yield namespace
+    finally:
+        runtime._current = before
+
+
+def _run(namespace: dict[str, Any], answer: str, check: str) -> str:
+    """Run an answer then a check cell in a copy of ``namespace``; return what was printed."""
+    namespace = dict(namespace)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(answer, "answer", "exec"), namespace)
+        exec(compile(check, "check", "exec"), namespace)
+    return printed.getvalue()
+
+
+def test_the_assignment_has_the_questions_the_format_asks_for(source_cells):
+    graded = {name: cell for name, cell in source_cells.items()
+              if cell["metadata"]["nbgrader"]["grade"]}
+    code_checks = [name for name, cell in graded.items() if cell["cell_type"] == "code"]
+    written = [name for name, cell in graded.items() if cell["cell_type"] == "markdown"]
+    assert sorted(code_checks) == sorted(check for _, check in QUESTIONS.values())
+    assert len(code_checks) >= 5 and written == ["q8_written"]
+    assert all(source_cells[answer]["metadata"]["nbgrader"]["solution"]
+               for answer, _ in QUESTIONS.values())
+    assert all("### BEGIN HIDDEN TESTS" in _source(graded[name]) for name in code_checks)
+    bugs = [name for name, cell in source_cells.items() if "Find and fix the bug" in _source(cell)]
+    assert len(bugs) >= 2, "the chapter's classic mistakes need their find-the-bug questions"
+    assert sum(cell["metadata"]["nbgrader"]["points"] for cell in graded.values()) == 16
+
+
+def test_the_student_version_hides_solutions_and_hidden_tests(source_cells):
+    released = _cells(RELEASE)
+    assert list(released) == list(source_cells), "the student version has other cells"
+    text = RELEASE.read_text(encoding="utf-8")
+    for marker in (*SOLUTION_MARKERS, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text
+    for answer, check in QUESTIONS.values():
+        solution = _source(source_cells[answer])
+        body = solution.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
+        stub = _source(released[answer])
+        assert "raise NotImplementedError()" in stub
+        assert not any(line.strip() and line.strip() in stub.splitlines()
+                       for line in body.splitlines() if len(line.strip()) > 12), answer
+        hidden = HIDDEN.search(_source(source_cells[check])).group(0)
+        assert _source(released[check]).strip() == _source(source_cells[check]).replace(
+            hidden, "").strip()
+    model_answer = _source(source_cells["q8_written"])
+    assert model_answer[:60] not in _source(released["q8_written"])
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_the_solution_passes_its_checks_hidden_tests_included(question, source_cells,
+                                                              given_namespace):
+    answer, check = QUESTIONS[question]
+    printed = _run(given_namespace, _without_markers(_source(source_cells[answer])),
+                   _without_markers(_source(source_cells[check])))
+    assert printed.count("ok:") >= 2, printed
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_an_unanswered_question_says_so(question, given_namespace):
+    from course_lib.checks import CheckFailed
+
+    answer, check = QUESTIONS[question]
+    released = _cells(RELEASE)
+    with pytest.raises(CheckFailed, match="not answered yet"):
+        _run(given_namespace, _source(released[answer]), _source(released[check]))
+
+
+@pytest.mark.parametrize(("question", "wrong_answer", "caught_by", "hint"), WRONG_ANSWERS)
+def test_a_classic_mistake_fails_with_a_hint(question, wrong_answer, caught_by, hint,
+                                             source_cells, given_namespace):
+    from course_lib.checks import CheckFailed
+
+    _, check = QUESTIONS[question]
+    full_check = _without_markers(_source(source_cells[check]))
+    visible_check = HIDDEN.sub("", _source(source_cells[check]))
+    if caught_by == "hidden":  # the learner's visible checks pass; the grader's do not
+        printed = _run(given_namespace, wrong_answer, visible_check)
+        assert "ok:" in printed
+    with pytest.raises(CheckFailed) as failure:
+        _run(given_namespace, wrong_answer, full_check if caught_by == "hidden" else visible_check)
+    message = str(failure.value)
+    assert "\nHint: " in message and hint in message.split("\nHint: ", 1)[1], message
+
+
+@pytest.mark.slow
+def test_the_source_notebook_runs_cleanly_in_a_kernel():
+    """As nbgrader runs it: no cell errors, nothing on stderr (which would score 0), and every
+    check cell reports its checks as passed."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(SOURCE, as_version=4)
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(SOURCE.parent)}}).execute()
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs = cell.get("outputs", [])
+        assert not [out for out in outputs if out.get("name") == "stderr"], cell.source[:80]
+        if cell.metadata["nbgrader"]["grade"]:
+            printed = "".join(out.get("text", "") for out in outputs)
+            assert "ok:" in printed and "CheckFailed" not in printed, cell.source[:80]
+
+
+@pytest.mark.slow
+def test_the_student_version_is_in_sync_with_the_source():
+    from course_lib.grading import release, settings
+
+    exercises = ROOT / "exercises"
+    assignment = settings.find_assignment(exercises, ASSIGNMENT)
+    assert release.differences(exercises, assignment) == []
