@@ -20,14 +20,15 @@ SOURCE = ROOT / "exercises" / "source" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.i
 RELEASE = ROOT / "exercises" / "release" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
 
 #: Locked cells that define what the questions use, in notebook order.
-GIVEN = ("setup", "imports", "q5_data", "q6_given_dense", "q6_given_sequential", "q6_data")
+GIVEN = ("setup", "imports", "q5_data", "q5_buggy", "q6_given_dense", "q6_given_sequential",
+         "q6_data", "q6_buggy")
 #: question -> (answer cell, check cell)
 QUESTIONS = {
     "q1": ("q1_answer", "q1_make_clouds"),
-    "q2": ("q2_answer", "q2_square_loss"),
+    "q2": ("q2_answer", "q2_sparse_crossentropy"),
     "q3": ("q3_answer", "q3_decision_line"),
     "q4": ("q4_answer", "q4_batch_indices"),
-    "q5": ("q5_answer", "q5_training_step"),
+    "q5": ("q5_answer", "q5_train_linear_classifier"),
     "q6": ("q6_answer", "q6_one_training_step"),
     "q7": ("q7_answer", "q7_keras_twin"),
 }
@@ -85,9 +86,12 @@ def test_the_solution_passes_its_checks_and_hidden_tests(question, source_cells,
 
 def test_the_find_the_bug_cells_show_their_bug(source_cells, given_namespace, capsys):
     scope = dict(given_namespace)
-    exec(source_cells["q5_buggy"]["source"], scope)
-    gradient_pairing = capsys.readouterr().out
-    assert gradient_pairing.startswith("InvalidArgumentError: Cannot update variable with shape [2,1]")
+    capsys.readouterr()
+    exec(source_cells["q5_symptom"]["source"], scope)
+    stalled = capsys.readouterr().out
+    final_loss = float(stalled.split(" at the start, ")[1].split()[0])
+    accuracy = float(stalled.split("accuracy: ")[1].split("%")[0])
+    assert abs(final_loss - 0.25) < 0.02 and 40 < accuracy < 60, stalled
     exec(source_cells["q6_buggy"]["source"], scope)
     outside_the_tape = capsys.readouterr().out
     assert "TypeError:" in outside_the_tape and "NoneType" in outside_the_tape
@@ -109,13 +113,13 @@ WRONG_ANSWERS = [
             return inputs.astype("float32"), np.repeat([0.0, 1.0], num_points).astype("float32")
         """, ["expected shape (1000, 1), found (1000,)", "one column"], id="q1-flat-targets"),
     pytest.param("q2", """
-        def square_loss(targets, predictions):
-            return tf.reduce_sum(tf.square(targets - predictions))
-        """, ["sum of the squared errors"], id="q2-sum"),
+        def sparse_crossentropy(labels, probabilities):
+            return tf.reduce_mean(tf.math.log(tf.gather(probabilities, labels, batch_dims=1)))
+        """, ["MINUS the logarithm"], id="q2-no-minus"),
     pytest.param("q2", """
-        def square_loss(targets, predictions):
-            return tf.reduce_mean(tf.square(targets - predictions))
-        """, ["returned a value, expected a ValueError", "targets.shape"], id="q2-no-shape-check"),
+        def sparse_crossentropy(labels, probabilities):
+            return -tf.reduce_mean(tf.math.log(probabilities))
+        """, ["only the probability of the right class"], id="q2-every-entry"),
     pytest.param("q3", """
         def decision_line(W, b, threshold=0.5):
             return -float(W[0, 0]) / float(W[1, 0]), -float(b[0]) / float(W[1, 0])
@@ -132,17 +136,14 @@ WRONG_ANSWERS = [
                     for start in range(0, num_samples - batch_size + 1, batch_size)]
         """, ["the last batch keeps the rest"], id="q4-drops-last-batch"),
     pytest.param("q5", """
-        training_step = buggy_training_step
-        """, ["InvalidArgumentError", "which variable received a gradient"], id="q5-the-bug"),
+        train_linear_classifier = buggy_train_linear_classifier
+        """, ["whether the final loss is below 0.1", "labels.shape and predictions.shape"],
+        id="q5-the-bug"),
     pytest.param("q5", """
-        def training_step(inputs, targets, W, b, learning_rate=0.1):
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(tf.square(targets - (inputs @ W + b)))
-            grad_W, grad_b = tape.gradient(loss, [W, b])
-            W.assign_sub(learning_rate * grad_W)
-            b.assign_sub(learning_rate * grad_b)
-            return tf.reduce_mean(tf.square(targets - (inputs @ W + b)))
-        """, ["the loss returned", "before the update"], id="q5-loss-after-the-step"),
+        def train_linear_classifier(inputs, labels, steps=40, learning_rate=0.1):
+            return buggy_train_linear_classifier(inputs, tf.cast(labels, tf.float32), steps,
+                                                 learning_rate)
+        """, ["loss stuck near 0.25"], id="q5-casts-but-keeps-the-shape"),
     pytest.param("q6", """
         one_training_step = buggy_one_training_step
         """, ["raised TypeError", "inside its `with` block"], id="q6-the-bug"),
@@ -175,11 +176,8 @@ def test_a_classic_wrong_answer_fails_with_a_hint(question, wrong_answer, hint_p
                                                    source_cells, given_namespace):
     checks = given_namespace["checks"]
     answer, check = QUESTIONS[question]
-    scope = dict(given_namespace)
-    exec(source_cells["q5_buggy"]["source"], scope)  # the buggy functions, as a learner has them
-    exec(source_cells["q6_buggy"]["source"], scope)
     with pytest.raises(checks.CheckFailed) as failure:
-        _run(scope, wrong_answer, source_cells[check]["source"])
+        _run(given_namespace, wrong_answer, source_cells[check]["source"])
     message = str(failure.value)
     assert "Hint:" in message
     for part in hint_parts:
