@@ -48,7 +48,7 @@ def student_id(name: str) -> str:
 
 def plain_stem(file_name: str) -> str:
     """The file's stem without the marks of a copy: ``Copy of X (1).ipynb`` -> ``X``."""
-    stem = Path(file_name).stem if file_name.lower().endswith(".ipynb") else file_name
+    stem = Path(file_name).stem
     stem = re.sub(r"^(copy of\s+)+", "", stem.strip(), flags=re.IGNORECASE)
     stem = re.sub(r"(\s*\(\d+\)|-\d+)$", "", stem)
     return stem.strip()
@@ -96,6 +96,14 @@ def unpack(archive: Path, into: Path) -> Path:
     return into
 
 
+def _is_wrapper(folder: Path) -> bool:
+    """Whether a lone top-level folder wraps the submissions rather than being one student's."""
+    inside = [path for path in folder.iterdir() if not _is_ignored(path)]
+    notebooks = [path for path in inside if path.suffix.lower() == ".ipynb"]
+    return (any(path.is_dir() for path in inside) or len(notebooks) > 1
+            or any(split_lms_name(path.name) for path in inside))
+
+
 def _renamed_note(file_name: str, notebook: str) -> list[str]:
     if Path(file_name).name != f"{notebook}.ipynb":
         return [f"file named {Path(file_name).name!r}, graded as {notebook}.ipynb"]
@@ -134,7 +142,7 @@ def collect(source: Path, *, notebook: str, assignment: str, workdir: Path,
     entries = [path for path in sorted(root.iterdir())
                if not _is_ignored(path) and (skip is None or path.resolve() != skip)]
     # An archive that wraps everything in a single folder: look inside it.
-    while len(entries) == 1 and entries[0].is_dir() and not any(entries[0].glob("*.ipynb")):
+    while len(entries) == 1 and entries[0].is_dir() and _is_wrapper(entries[0]):
         root = entries[0]
         entries = [path for path in sorted(root.iterdir()) if not _is_ignored(path)]
     found: list[Submission] = []

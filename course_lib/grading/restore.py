@@ -5,10 +5,11 @@ notebook, without raising. :func:`prepare` then returns a copy of the notebook t
 grade:
 
 * where a front end dropped the nbgrader cell metadata (Colab keeps only its own), each cell of
-  the student version is matched with the submitted cell it became: unchanged cells by their text,
-  answer cells by their position between unchanged ones and by their likeness to the stub, check
-  cells by their likeness to the original; the match gets the original's metadata back, grade id
-  included, so nbgrader restores and runs the original check;
+  the student version is matched with the submitted cell it became: unchanged cells by their text;
+  changed cells by their place between unchanged neighbours when the count of cells there is the
+  same, else answer cells by their likeness to the stub and check cells by their likeness to the
+  original (a check cell that resembles nothing is taken as deleted); the match gets the
+  original's metadata back, grade id included, so nbgrader restores and runs the original check;
 * check cells the student edited are reported (nbgrader puts the originals back when grading);
 * check cells the student deleted are reported (that question scores 0).
 """
@@ -112,6 +113,7 @@ def _match(release: list[dict[str, Any]], submitted: list[dict[str, Any]],
         if tag == "insert":
             continue
         next_free = s_start
+        same_shape = r_end - r_start == s_end - s_start
         for r_index in range(r_start, r_end):
             cell = release[r_index]
             if grade_id(cell) not in wanted:
@@ -119,6 +121,12 @@ def _match(release: list[dict[str, Any]], submitted: list[dict[str, Any]],
             options = [s_index for s_index in range(next_free, s_end) if s_index in free
                        and submitted[s_index].get("cell_type") == cell.get("cell_type")]
             if not options:
+                continue
+            in_place = s_start + (r_index - r_start)
+            if same_shape and in_place in options:
+                # as many cells as before, between the same unchanged neighbours: this is it
+                pairs[r_index] = in_place
+                next_free = in_place + 1
                 continue
             scored = [(_likeness(source_text(cell), source_text(submitted[s_index])), s_index)
                       for s_index in options]

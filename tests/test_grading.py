@@ -1,0 +1,256 @@
+"""`course grade` without kernels: finding submissions, reading them, restoring what Colab strips,
+the nbgrader settings, the command line, and a batch where nothing can be run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from course_lib.grading import batch, collect, restore, samples, settings
+from course_lib.grading.restore import grade_id
+from tests.conftest import ROOT
+
+EXERCISES = ROOT / "exercises"
+SOURCE_01 = samples.read(EXERCISES / "source" / "01_tensors" / "01_tensors_exercises.ipynb")
+RELEASE_01 = samples.read(EXERCISES / "release" / "01_tensors" / "01_tensors_exercises.ipynb")
+NOTEBOOK = "01_tensors_exercises"
+CORRECT = samples.solutions(SOURCE_01)
+
+
+def gather(folder, tmp_path, **kwargs):
+    found = collect.collect(folder, notebook=NOTEBOOK, assignment="01_tensors",
+                            workdir=tmp_path / "work", **kwargs)
+    return {item.student: item for item in found}
+
+
+# ----------------------------------------------------------------------------- collecting
+
+
+def test_student_names_come_from_canvas_moodle_and_plain_file_names():
+    assert collect.split_lms_name("smithjane_12345_67890_01_tensors_exercises.ipynb") == (
+        "smithjane", "01_tensors_exercises.ipynb")
+    assert collect.split_lms_name("doejohn_late_111_222_Copy of 01_tensors_exercises.ipynb") == (
+        "doejohn", "Copy of 01_tensors_exercises.ipynb")
+    assert collect.split_lms_name("Jane Smith_4242_assignsubmission_file_nb.ipynb") == (
+        "Jane Smith", "nb.ipynb")
+    assert collect.split_lms_name("alice_01_tensors_exercises.ipynb") is None
+    assert collect.plain_stem("Copy of 01_tensors_exercises (1).ipynb") == NOTEBOOK
+    assert collect.student_id("Jane Smith*?") == "Jane_Smith"
+
+
+def test_collect_reads_flat_files_lms_names_and_per_student_folders(tmp_path):
+    folder = tmp_path / "submissions"
+    (folder / "carol").mkdir(parents=True)
+    (folder / "carol" / "Copy of 01_tensors_exercises.ipynb").write_text("{}")
+    (folder / "Dan Brown_77_assignsubmission_file_").mkdir()
+    (folder / "Dan Brown_77_assignsubmission_file_" / "01_tensors_exercises.ipynb").write_text("")
+    (folder / "alice_01_tensors_exercises.ipynb").write_text("{}")
+    (folder / "smithjane_12_34_01_tensors_exercises-1.ipynb").write_text("{}")
+    (folder / "erin.pdf").write_bytes(b"%PDF-1.4")
+    (folder / ".DS_Store").write_bytes(b"junk")
+    (folder / "__MACOSX").mkdir()
+    (folder / "__MACOSX" / "._alice.ipynb").write_text("junk")
+    found = gather(folder, tmp_path)
+    assert sorted(found) == ["Dan_Brown", "alice", "carol", "erin", "smithjane"]
+    assert found["carol"].label == "carol/Copy of 01_tensors_exercises.ipynb"
+    assert "graded as 01_tensors_exercises.ipynb" in found["carol"].notes[0]
+    assert "01_tensors_exercises-1.ipynb" in found["smithjane"].notes[0]
+    assert found["alice"].notes == [] and found["Dan_Brown"].notes == []
+    assert found["erin"].path.suffix == ".pdf"
+
+
+def test_collect_unpacks_an_lms_zip_without_touching_it_and_skips_the_output(tmp_path):
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("submissions/bobsmith_1_2_01_tensors_exercises.ipynb", "{}")
+        bundle.writestr("submissions/annlee_3_4_01_tensors_exercises.ipynb", "{}")
+        bundle.writestr("../escape.ipynb", "{}")
+        bundle.writestr("__MACOSX/submissions/._bob.ipynb", "junk")
+    before = archive.read_bytes()
+    found = gather(archive, tmp_path)
+    assert sorted(found) == ["annlee", "bobsmith"]
+    assert archive.read_bytes() == before
+    assert not list(tmp_path.rglob("escape.ipynb"))
+    folder = tmp_path / "flat"
+    (folder / "grades-01_tensors").mkdir(parents=True)
+    (folder / "grades-01_tensors" / "grades.csv").write_text("student\n")
+    (folder / "zoe.ipynb").write_text("{}")
+    assert sorted(gather(folder, tmp_path, skip=folder / "grades-01_tensors")) == ["zoe"]
+
+
+def test_two_files_for_one_student_both_get_a_row(tmp_path):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    (folder / "alice_01_tensors_exercises.ipynb").write_text("{}")
+    (folder / "Copy of alice.ipynb").write_text("{}")
+    found = gather(folder, tmp_path)
+    assert sorted(found) == ["alice", "alice-2"]
+    assert "also names student 'alice'" in found["alice-2"].notes[-1]
+
+
+def test_collect_explains_a_wrong_path(tmp_path):
+    with pytest.raises(settings.GradingError, match="does not exist"):
+        gather(tmp_path / "nowhere", tmp_path)
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(settings.GradingError, match="not a zip"):
+        gather(tmp_path / "notes.txt", tmp_path)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+@pytest.mark.parametrize("data, status, reason", [
+    (b"", "empty", "empty"),
+    (b"  \n\t", "empty", "empty"),
+    (b'{"cells": [', "not-a-notebook", "not valid JSON"),
+    (b'{"name": "not a notebook"}', "not-a-notebook", "no cells"),
+    (b"%PDF-1.4\x00\xff\xfe", "not-a-notebook", "not a text file"),
+])
+def test_unreadable_submissions_get_a_status_and_a_reason(data, status, reason):
+    notebook, found_status, found_reason = restore.read_submission(data)
+    assert notebook is None and found_status == status and reason in found_reason
+
+
+def test_a_notebook_saved_by_colab_reads_fine():
+    data = samples.dumps(samples.as_colab_saves_it(RELEASE_01))
+    notebook, status, _ = restore.read_submission(data)
+    assert status == "ok" and len(notebook["cells"]) == len(RELEASE_01["cells"])
+
+
+# ----------------------------------------------------------------------------- lining up
+
+
+def test_metadata_stripped_by_colab_is_restored_on_the_right_cells():
+    submitted = samples.submission(RELEASE_01, CORRECT)
+    stripped = samples.as_colab_saves_it(submitted)
+    stripped["cells"].insert(9, {"cell_type": "code", "metadata": {}, "outputs": [],
+                                 "execution_count": None, "source": "print('my own test')"})
+    prepared = restore.prepare(stripped, RELEASE_01)
+    assert sorted(prepared.restored) == sorted(grade_id(cell) for cell in RELEASE_01["cells"])
+    assert prepared.edited == [] and prepared.deleted == [] and prepared.checks_found == 6
+    restored = {grade_id(cell): cell for cell in prepared.notebook["cells"] if grade_id(cell)}
+    assert restored["q2_answer"]["source"] == CORRECT["q2_answer"]
+    assert restored["q1_answer"]["source"] == CORRECT["q1_answer"]
+    assert restored["q3_fill_row"]["metadata"]["nbgrader"]["points"] == 2
+    assert not any(grade_id(cell) for cell in prepared.notebook["cells"]
+                   if "my own test" in cell["source"])
+    assert prepared.notebook["nbformat_minor"] == 5
+    assert len({cell["id"] for cell in prepared.notebook["cells"]}) == len(stripped["cells"])
+
+
+def test_stripped_metadata_an_edited_check_and_a_deleted_check_are_all_noticed():
+    submitted = samples.submission(RELEASE_01, CORRECT, {
+        "q4_weighted_sum": "checks.check_function(weighted_sum, [])\nprint('ok')"})
+    submitted = samples.without_cell(submitted, "q5_channels_last")
+    prepared = restore.prepare(samples.as_colab_saves_it(submitted), RELEASE_01)
+    assert prepared.edited == ["q4_weighted_sum"]
+    assert prepared.deleted == ["q5_channels_last"]
+    assert "q4_weighted_sum" in prepared.restored
+
+
+def test_an_intact_submission_is_left_as_it_is():
+    submitted = samples.submission(RELEASE_01, CORRECT)
+    prepared = restore.prepare(submitted, RELEASE_01)
+    assert prepared.restored == [] and prepared.edited == [] and prepared.deleted == []
+    assert [cell["source"] for cell in prepared.notebook["cells"]] == [
+        cell["source"] for cell in submitted["cells"]]
+
+
+def test_another_notebook_has_none_of_the_checks():
+    other = {"cells": [{"cell_type": "code", "metadata": {}, "source": "print(1)",
+                        "outputs": [], "execution_count": None}],
+             "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    assert restore.prepare(other, RELEASE_01).checks_found == 0
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+def test_assignments_are_found_by_name_number_or_notebook():
+    assert settings.find_exercises(ROOT / "course_lib") == EXERCISES
+    assert settings.find_assignment(EXERCISES, "01_tensors").name == "01_tensors"
+    assert settings.find_assignment(EXERCISES, "01").notebook == NOTEBOOK
+    assert settings.find_assignment(EXERCISES, NOTEBOOK).name == "01_tensors"
+    with pytest.raises(settings.GradingError, match="known: 01_tensors"):
+        settings.find_assignment(EXERCISES, "99_nothing")
+
+
+def test_the_assignment_is_guessed_from_the_file_names(tmp_path):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "01_tensors_exercises.ipynb").write_text("{}")
+    known = settings.assignments(EXERCISES)
+    expected = "01_tensors" if len(known) > 1 else None
+    assert batch.guess_assignment(tmp_path, known) == expected
+
+
+def test_grading_runs_the_course_interpreter_quietly(tmp_path):
+    env = settings.grading_environment(tmp_path, base={"PATH": "/usr/bin"})
+    spec = json.loads((tmp_path / "jupyter" / "kernels" / "python3" / "kernel.json").read_text())
+    assert spec["argv"][0] == sys.executable
+    assert env["JUPYTER_PATH"].split(":")[0] == str(tmp_path / "jupyter")
+    assert env["PATH"].startswith(str(settings.Path(sys.executable).parent))
+    assert env["TF_CPP_MIN_LOG_LEVEL"] == "3" and env["COURSE_PROFILE"] == "quick"
+
+
+def test_nbgrader_settings_keep_deleted_checks_deleted_and_hide_hidden_tests(tmp_path):
+    pytest.importorskip("nbgrader")
+    config = settings.nbgrader_config(tmp_path, timeout=25)
+    assert config.Execute.timeout == 25 and config.Execute.interrupt_on_timeout is True
+    assert config.OverwriteCells.add_missing_cells is False
+    assert config.ClearMetadataPreprocessor.enabled is False
+    assert "ClearHiddenTests" in [step.__name__ for step in config.GenerateFeedback.preprocessors]
+    shown = settings.nbgrader_config(tmp_path, show_hidden_tests=True)
+    assert "preprocessors" not in shown.GenerateFeedback
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def course(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "course_lib", *args], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def test_course_grade_is_listed_and_importing_it_stays_cheap():
+    assert "grade" in course("--help").stdout
+    code = ("import sys, course_lib.grading.cli, course_lib.grading.batch; "
+            "print([m for m in ('nbgrader', 'tensorflow') if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_course_grade_explains_a_missing_folder_on_one_line(tmp_path):
+    result = course("grade", str(tmp_path / "nowhere"), "--assignment", "01_tensors")
+    assert result.returncode == 1
+    assert result.stderr.startswith("course grade: ") and "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    result = course("grade", str(tmp_path), "--timeout", "0")
+    assert result.returncode == 1 and "--timeout" in result.stderr
+
+
+def test_a_batch_of_unreadable_files_gets_rows_and_feedback_without_a_kernel(tmp_path):
+    pytest.importorskip("nbgrader")
+    archive = tmp_path / "canvas.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("emptyed_1_1_01_tensors_exercises.ipynb", "")
+        bundle.writestr("brokenbo_2_2_01_tensors_exercises.ipynb", '{"cells": [')
+        bundle.writestr("otherol_3_3_01_tensors_exercises.ipynb", json.dumps(
+            {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    out = tmp_path / "out"
+    result = course("grade", str(archive), "--assignment", "01", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "graded 3 submissions" in result.stdout
+    with open(out / "grades.csv", newline="") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert {name: row["status"] for name, row in rows.items()} == {
+        "emptyed": "empty", "brokenbo": "not-a-notebook", "otherol": "wrong-notebook"}
+    assert all(row["total"] == "0" and row["max"] == "14" for row in rows.values())
+    assert "not valid JSON" in rows["brokenbo"]["notes"]
+    page = (out / "feedback" / "brokenbo.html").read_text()
+    assert "could not be graded" in page and "not valid JSON" in page
