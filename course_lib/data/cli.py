@@ -70,27 +70,40 @@ def _list() -> int:
     return 0
 
 
+#: Loaders that build a folder in the cache from the fetched archive: fetch builds it too.
+_PREPARE = {"imdb_text": "imdb_text_dir", "jena_climate": "jena_climate_csv",
+            "cats_vs_dogs": "cats_vs_dogs_dir", "spa_eng": "load_spa_eng"}
+
+
 def _fetch(names: list[str], everything: bool) -> int:
     from course_lib.data import registry, sources
-    from course_lib.data.errors import DataError
+    from course_lib.data.errors import DataError, MirrorError
 
     datasets = list(registry.DATASETS.values()) if everything else [registry.get(n) for n in names]
-    failures = []
+    sources.mirror()  # a mirror setting that points nowhere stops everything at once
+    failed = 0
     for dataset in datasets:
+        complete = True
         for remote in dataset.files:
             try:
                 path, how = sources.fetch(remote)
+            except MirrorError:
+                raise
             except DataError as error:
-                failures.append(f"{dataset.name}: {error}")
+                failed += 1
+                complete = False
                 print(f"{dataset.name}: {remote.name}: FAILED: {error}")
                 continue
             said = {"cache": "already in the cache, verified",
                     "mirror": "copied from the mirror, verified",
                     "download": "downloaded, verified"}[how]
             print(f"{dataset.name}: {remote.name}: {said} ({remote.checks}) -> {path}")
-    if failures:
-        raise DataError(f"{len(failures)} file(s) could not be fetched; see the lines above. "
-                        f"First: {failures[0]}")
+        if complete and dataset.name in _PREPARE:
+            from course_lib.data import loaders
+
+            getattr(loaders, _PREPARE[dataset.name])()
+    if failed:
+        raise DataError(f"{failed} file(s) could not be fetched; the lines above say why.")
     print(f"All {len(datasets)} dataset(s) are in the cache {sources.cache_dir()}.")
     return 0
 
