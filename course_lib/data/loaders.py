@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bz2
 import csv
+import functools
 import gzip
 import hashlib
 import json
@@ -35,6 +36,23 @@ def _n(count: int) -> str:
 
 def _standin_dir(name: str) -> Path:
     return cache_dir() / "course_standins" / name
+
+
+@functools.lru_cache(maxsize=8)
+def _generated(name: str) -> Any:
+    """A stand-in generator's output, made once per process (the generators are deterministic)."""
+    return getattr(standins, name)()
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of cached stand-in arrays, so that a notebook changing them changes no later load."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, tuple | list):
+        return type(value)(_fresh(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _fresh(item) for key, item in value.items()}
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,7 +122,7 @@ def load_mnist(*, verbose: bool = True) -> Arrays:
         return ((x[train], y[train]), (x[test], y[test])), what
 
     def standin() -> tuple[Arrays, str, str]:
-        arrays = standins.digits()
+        arrays = _fresh(_generated("digits"))
         what = f"{_images_what(arrays[0][0], arrays[1][0])} of drawn digits, uint8 28x28"
         return arrays, what, "memory"
 
@@ -135,7 +153,7 @@ def load_fashion_mnist(*, verbose: bool = True) -> Arrays:
         return arrays, what, f"Debian's dataset-fashion-mnist package in {folder}"
 
     def standin() -> tuple[Arrays, str, str]:
-        arrays = standins.clothing()
+        arrays = _fresh(_generated("clothing"))
         what = f"{_images_what(arrays[0][0], arrays[1][0])} of drawn clothing, uint8 28x28"
         return arrays, what, "memory"
 
@@ -213,7 +231,7 @@ def load_imdb(num_words: int | None = 10000, *, verbose: bool = True) -> Arrays:
         return ((x_train, y_train), (x_test, y_test)), what
 
     def standin() -> tuple[Arrays, str, str]:
-        raw = standins.imdb_raw()
+        raw = _generated("imdb_raw")
         arrays = _keras_imdb(raw["x_train"], raw["y_train"], raw["x_test"], raw["y_test"],
                              num_words=num_words)
         what = (f"{_n(len(arrays[0][0]))} training + {_n(len(arrays[1][0]))} test made-up reviews "
@@ -273,7 +291,7 @@ def load_reuters(num_words: int | None = 10000, *, verbose: bool = True) -> Arra
                         f"newswires, num_words={num_words}")
 
     def standin() -> tuple[Arrays, str, str]:
-        raw = standins.reuters_raw()
+        raw = _generated("reuters_raw")
         arrays = split(raw["x"], raw["y"])
         what = (f"{_n(len(arrays[0][0]))} training + {_n(len(arrays[1][0]))} test made-up "
                 f"newswires in 46 topics (num_words={num_words})")
