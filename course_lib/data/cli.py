@@ -31,10 +31,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.cache:
+        return _run(args)
+    saved = os.environ.get("COURSE_DATA_CACHE")
+    os.environ["COURSE_DATA_CACHE"] = os.path.abspath(os.path.expanduser(args.cache))
+    try:
+        return _run(args)
+    finally:
+        if saved is None:
+            del os.environ["COURSE_DATA_CACHE"]
+        else:
+            os.environ["COURSE_DATA_CACHE"] = saved
+
+
+def _run(args: argparse.Namespace) -> int:
     from course_lib.data.errors import DataError
 
-    if args.cache:
-        os.environ["COURSE_DATA_CACHE"] = os.path.abspath(os.path.expanduser(args.cache))
     action = args.action or "list"
     if action == "list":
         return _list()
