@@ -82,7 +82,7 @@ def test_two_workers_on_loopback_end_with_the_same_weights(tmp_path: Path):
             env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "",
                    "TF_CONFIG": json.dumps({"cluster": {"worker": workers},
                                             "task": {"type": "worker", "index": index}})}
-            log = open(tmp_path / f"worker{index}.log", "w")  # noqa: SIM115 - closed below
+            log = open(tmp_path / f"worker{index}.log", "w")  # closed in the finally block
             processes.append((subprocess.Popen(
                 [sys.executable, str(script), str(tmp_path / f"worker{index}")],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log))

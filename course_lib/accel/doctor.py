@@ -144,15 +144,21 @@ def gather_facts(
 # Reading the driver
 # ---------------------------------------------------------------------------------------------
 
-def driver_version(facts: DoctorFacts) -> tuple[int, ...] | None:
-    """The NVIDIA driver version, from ``nvidia-smi`` or ``/proc/driver/nvidia/version``."""
+def driver_version_text(facts: DoctorFacts) -> str | None:
+    """The NVIDIA driver version as printed (``550.54.15``), from ``nvidia-smi`` or ``/proc``."""
     patterns = ((facts.nvidia_smi, r"Driver Version:\s*(\d+(?:\.\d+)+)"),
                 (facts.proc_driver, r"Kernel Module(?:\s+for\s+\S+)?\s+(\d+(?:\.\d+)+)"))
     for text, pattern in patterns:
         match = re.search(pattern, text or "")
         if match:
-            return tuple(int(part) for part in match.group(1).split("."))
+            return match.group(1)
     return None
+
+
+def driver_version(facts: DoctorFacts) -> tuple[int, ...] | None:
+    """The NVIDIA driver version as numbers, e.g. ``(550, 54, 15)``; None without a driver."""
+    text = driver_version_text(facts)
+    return tuple(int(part) for part in text.split(".")) if text else None
 
 
 def driver_cuda_version(facts: DoctorFacts) -> tuple[int, int] | None:
@@ -208,7 +214,7 @@ def _driver_findings(facts: DoctorFacts) -> list[Finding]:
         supported is None and needed is not None and driver[:2] < needed)
     if not too_old:
         return []
-    shown_driver = ".".join(map(str, driver))
+    shown_driver = driver_version_text(facts)
     wanted = f" {needed[0]}.{needed[1]} or newer" if needed else " a newer one"
     return [Finding(
         "problem",
@@ -283,10 +289,9 @@ def diagnose(facts: DoctorFacts) -> list[Finding]:
 # ---------------------------------------------------------------------------------------------
 
 def _driver_line(facts: DoctorFacts) -> str:
-    driver = driver_version(facts)
-    if driver is None:
+    line = driver_version_text(facts)
+    if line is None:
         return "none found (no nvidia-smi, no /proc/driver/nvidia)"
-    line = ".".join(map(str, driver))
     cuda = driver_cuda_version(facts)
     return line + (f", supports CUDA up to {cuda[0]}.{cuda[1]}" if cuda else "")
 

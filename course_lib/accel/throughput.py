@@ -154,7 +154,9 @@ def _recording_calls() -> Iterator[list[tuple[Any, tuple[Any, ...], dict[str, An
 
     def recording_call(self: Any, *args: Any, **kwargs: Any) -> Any:
         output = original(self, *args, **kwargs)
-        calls.append((self, args, kwargs, output))
+        symbolic = any(isinstance(leaf, keras.KerasTensor) for leaf in keras.tree.flatten(output))
+        if not symbolic:  # a model building itself traces its layers once symbolically: skip
+            calls.append((self, args, kwargs, output))
         return output
 
     layer_class.__call__ = recording_call
