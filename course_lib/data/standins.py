@@ -270,8 +270,8 @@ def imdb_raw(n_train: int = 5000, n_test: int = 5000, seed: int = SEED) -> dict[
     lengths = np.clip(rng.lognormal(5.1, 0.55, size=n), 20, 1200).astype(int)
     tokens = _zipf(rng, int(lengths.sum()), IMDB_VOCABULARY)
     owner = np.repeat(np.arange(n), lengths)
-    sentiment = rng.random(tokens.size) < 0.035
-    agrees = rng.random(tokens.size) < 0.78
+    sentiment = rng.random(tokens.size) < 0.06
+    agrees = rng.random(tokens.size) < 0.8
     favourable = np.where(agrees, labels[owner] == 1, labels[owner] == 0)
     picks_pos = positive[rng.integers(0, positive.size, tokens.size)]
     picks_neg = negative[rng.integers(0, negative.size, tokens.size)]
