@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 # Two notebook kernels at a time fit a 2-core, 24 GiB machine; `make test JOBS=0` runs serially.
 JOBS ?= 2
 
-.PHONY: lab test lint clean-notebooks clean env
+.PHONY: lab test lint clean-notebooks release-exercises clean env
 
 env: $(STAMP)
 
@@ -44,6 +44,10 @@ lint: $(STAMP)
 
 clean-notebooks: $(STAMP)
 	$(BIN)/course nb clean notebooks/*.ipynb
+
+# Student versions of the exercises (exercises/source -> exercises/release), made by nbgrader.
+release-exercises: $(STAMP)
+	$(BIN)/python -m course_lib.grading.release
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

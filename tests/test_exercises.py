@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 
 import pytest
 
@@ -86,6 +87,18 @@ def test_exercise_source_follows_the_format(assignment):
     buggy = [cell for cell in notebook["cells"] if nbgrader(cell).get("locked")
              and re.search(r"^def buggy_", authoring.source_of(cell), re.MULTILINE)]
     assert buggy, "at least one find-and-fix-the-bug question (a locked `def buggy_...` cell)"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=by_name)
+def test_colab_and_binder_links_open_the_student_version(assignment):
+    notebook = authoring.read(assignment.notebook_path)
+    intro = authoring.source_of(notebook["cells"][0])
+    slug = urllib.parse.urlparse(authoring.REPOSITORY).path.strip("/")
+    student = f"exercises/release/{assignment.name}/{assignment.notebook_path.name}"
+    assert (ROOT / student).exists()
+    assert f"colab.research.google.com/github/{slug}/blob/main/{student})" in intro
+    assert any(f"mybinder.org/v2/gh/{slug}/HEAD?labpath={path})" in intro
+               for path in (urllib.parse.quote(student, safe=""), student))
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=by_name)
