@@ -449,3 +449,31 @@ def test_describe_and_last_source_show_provenance(subsets, monkeypatch, capsys):
 def test_unknown_dataset_lists_the_known_ones():
     with pytest.raises(DataError, match="no dataset called 'cifar10'. Known datasets: mnist, "):
         data.describe("cifar10")
+
+
+def test_failed_download_with_nothing_else_says_what_failed(env, monkeypatch, tmp_path):
+    env.delenv("COURSE_OFFLINE")
+    npz = builders.mnist_npz(tmp_path)
+    with ScriptedServer() as server:
+        builders.use_file(monkeypatch, "mnist", "mnist.npz", npz,
+                          url=server.script("mnist.npz", ("status", 404)))
+        with pytest.raises(DataUnavailableError) as caught:
+            data.load_mnist()
+    message = str(caught.value)
+    assert message.startswith("MNIST could not be loaded: the download failed")
+    assert "HTTP 404" in message and "COURSE_DATA_MIRROR" in message
+    assert not list((tmp_path / "cache").glob("*mnist*"))
+
+
+def test_a_mirror_url_that_fails_is_skipped_with_a_note(env, monkeypatch, tmp_path, capsys):
+    env.delenv("COURSE_OFFLINE")
+    npz = builders.mnist_npz(tmp_path)
+    with ScriptedServer() as server:
+        server.script("mirror/mnist.npz", ("status", 500))
+        env.setenv("COURSE_DATA_MIRROR", server.url("mirror/"))
+        builders.use_file(monkeypatch, "mnist", "mnist.npz", npz,
+                          url=server.script("mnist.npz", ("ok", npz.read_bytes())))
+        data.load_mnist()
+    out = capsys.readouterr().out
+    assert "Skipping the mirror for mnist.npz" in out and "HTTP 500" in out
+    assert "downloaded into the cache" in out and "(the mirror failed)" in out

@@ -233,6 +233,16 @@ def fetch_from_mirror(remote: RemoteFile, source: Mirror) -> Path | None:
     return _remember(destination)
 
 
+def _try_mirror(remote: RemoteFile, source: Mirror, notes: list[str]) -> Path | None:
+    """Like :func:`fetch_from_mirror`, but a mirror URL that fails is reported and skipped."""
+    try:
+        return fetch_from_mirror(remote, source)
+    except DownloadError as error:
+        report(f"Skipping the mirror for {remote.name}: {error}")
+        notes.append("the mirror failed")
+        return None
+
+
 def fetch_from_origin(remote: RemoteFile) -> Path:
     """Download ``remote`` from its public origin into the cache (verified)."""
     destination = cache_path(remote)
@@ -250,7 +260,7 @@ def fetch(remote: RemoteFile) -> tuple[Path, str]:
         return path, "cache"
     source = mirror()
     if source is not None:
-        path = fetch_from_mirror(remote, source)
+        path = _try_mirror(remote, source, [])
         if path is not None:
             return path, "mirror"
     if offline():
@@ -427,12 +437,12 @@ def resolve(
     source = mirror()
     if missing and source is not None:
         for remote in missing:
-            path = fetch_from_mirror(remote, source)
+            path = _try_mirror(remote, source, notes)
             if path is not None:
                 paths[remote.name] = path
                 kind = "mirror"
         missing = [remote for remote in needed if remote.name not in paths]
-        if missing:
+        if missing and "the mirror failed" not in notes:
             notes.append(f"the mirror lacks {', '.join(r.name for r in missing)}")
 
     if not missing:
@@ -511,10 +521,14 @@ def plan(dataset: Dataset) -> tuple[str, str]:
     ``course data verify`` re-checks them in full.
     """
     in_cache = [cache_path(remote) for remote in dataset.files]
-    if all(path.is_file() and _stamp_matches(path) for path in in_cache):
-        return "cache", _location(in_cache)
-    if all(path.is_file() for path in in_cache):
-        return "cache", _location(in_cache) + " (not yet checked)"
+    if in_cache[0].is_file():  # the main file; a word index beside it is fetched when asked for
+        detail = str(in_cache[0])
+        if not _stamp_matches(in_cache[0]):
+            detail += " (checked when loaded)"
+        absent = [path.name for path in in_cache[1:] if not path.is_file()]
+        if absent:
+            detail += f"; not yet cached: {', '.join(absent)}"
+        return "cache", detail
     derived = derived_folder(dataset)
     if derived is not None and (derived / COMPLETE_MARKER).is_file():
         return "cache", str(derived)

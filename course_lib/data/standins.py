@@ -387,7 +387,7 @@ def write_jena_csv(path: Path, days: int = 730, seed: int = SEED) -> int:
                         h2oc, rho, wind, gust, direction], axis=1)
     row_format = ",".join(["{}"] + ["{:.2f}"] * 14) + "\n"
     with open(path, "w", encoding="utf-8", newline="") as handle:
-        handle.write(",".join(f'"{c}"' if c == "Date Time" else c for c in JENA_COLUMNS) + "\n")
+        handle.write(",".join(f'"{column}"' for column in JENA_COLUMNS) + "\n")  # as the real file
         for stamp, values in zip(iso, columns.tolist(), strict=True):
             date = f"{stamp[8:10]}.{stamp[5:7]}.{stamp[0:4]} {stamp[11:19]}"
             handle.write(row_format.format(date, *values))
