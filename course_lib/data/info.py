@@ -27,6 +27,8 @@ def describe(name: str) -> Description:
         lines.append(f"    {remote.relative_path}  ({size})  {remote.url}")
         if remote.sha256:
             lines.append(f"      SHA-256 {remote.sha256}")
+        if remote.content_sha256:
+            lines.append(f"      SHA-256 of the decompressed bytes {remote.content_sha256}")
         if remote.md5:
             lines.append(f"      MD5 {remote.md5}")
         if remote.hash_note:
