@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from course_lib.grading import batch, collect, restore, samples, settings
+from course_lib.grading import batch, collect, restore, samples, settings, worker
 from course_lib.grading.restore import grade_id
 from tests.conftest import ROOT
 
@@ -206,6 +206,15 @@ def test_nbgrader_settings_keep_deleted_checks_deleted_and_hide_hidden_tests(tmp
     assert "ClearHiddenTests" in [step.__name__ for step in config.GenerateFeedback.preprocessors]
     shown = settings.nbgrader_config(tmp_path, show_hidden_tests=True)
     assert "preprocessors" not in shown.GenerateFeedback
+
+
+def test_a_failed_autograde_is_explained_in_one_line():
+    assert "kernel died" in worker.reason("...\nnbclient.exceptions.DeadKernelError: Kernel died")
+    assert "metadata is corrupted" in worker.reason("Notebook failed to validate; the nbgrader")
+    log = ("Traceback (most recent call last):\n  File x\nValueError: bad cell\n"
+           "nbgrader.converters.base.NbGraderException: Please see the above traceback")
+    assert worker.reason(log) == "ValueError: bad cell"
+    assert worker.reason("") == "no message"
 
 
 # ----------------------------------------------------------------------------- the command

@@ -1,6 +1,6 @@
 """`course grade` end to end on a batch of chapter 01 submissions, good and bad.
 
-One run of the command over eleven submissions, each a case an instructor meets: the CSV must
+One run of the command over twelve submissions, each a case an instructor meets: the CSV must
 hold the right score or a clear status for each, feedback must exist for each, and no submission
 file may change. The per-cell timeout is kept small so the looping submission costs 25 s.
 """
@@ -45,6 +45,8 @@ def build_batch(folder):
             "q4_weighted_sum": "print('ok: weighted_sum gives the expected result')"}),
         "deleted": samples.without_cell(samples.submission(STUDENT, right), "q5_channels_last"),
         "colab": samples.as_colab_saves_it(samples.submission(STUDENT, right)),
+        # the kernel process exits: nbgrader cannot grade it, the batch goes on
+        "crashes": samples.submission(STUDENT, right, {"q6_answer": "import os\nos._exit(3)"}),
         # right for the visible 4 x 4 probe only: the hidden tests must catch it
         "hardcoded": samples.submission(STUDENT, right, {
             "q2_answer": "def center_crop(images, size):\n    return images[:, 1:3, 1:3, :]"}),
@@ -90,9 +92,9 @@ def scores(row):
 @pytest.mark.slow
 def test_every_submission_gets_one_row(graded):
     assert sorted(graded["rows"]) == sorted(["correct", "partial", "raises", "loops", "edited",
-                                             "deleted", "colab", "hardcoded", "renamed",
-                                             "broken", "blank"])
-    assert "graded 11 submissions" in graded["stdout"]
+                                             "deleted", "colab", "hardcoded", "crashes",
+                                             "renamed", "broken", "blank"])
+    assert "graded 12 submissions" in graded["stdout"]
     assert all(row["max"] == "14" for row in graded["rows"].values())
 
 
@@ -175,6 +177,14 @@ def test_broken_and_empty_files_get_a_status_not_a_crash(graded):
     assert broken["status"] == "not-a-notebook" and "not valid JSON" in broken["notes"]
     assert blank["status"] == "empty" and blank["total"] == "0"
     assert scores(broken) == [""] * 6
+
+
+@pytest.mark.slow
+def test_a_crashing_kernel_gets_an_error_with_its_reason(graded):
+    row = graded["rows"]["crashes"]
+    assert row["status"] == "error: the kernel died while running the notebook (a crash, an exit " \
+                            "call, or out of memory)"
+    assert row["total"] == "0" and scores(row) == [""] * 6
 
 
 @pytest.mark.slow

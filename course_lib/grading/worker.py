@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 import traceback
@@ -42,9 +43,26 @@ from typing import Any
 RESULT_MARK = "@@course-grade-result@@"
 
 
-def _last_line(text: str | None) -> str:
-    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no message"
+_EXCEPTION_LINE = re.compile(r"^\s*([\w.]+(?:Error|Exception|Exit)): (.+)$")
+_KNOWN_REASONS = (
+    (("DeadKernelError", "Kernel died"),
+     "the kernel died while running the notebook (a crash, an exit call, or out of memory)"),
+    (("failed to validate",), "its nbgrader metadata is corrupted (cells copied or retyped?)"),
+)
+
+
+def reason(text: str | None) -> str:
+    """A one-line reason for a failed autograde, from nbgrader's error text or log."""
+    text = text or ""
+    for marks, explanation in _KNOWN_REASONS:
+        if any(mark in text for mark in marks):
+            return explanation
+    for line in reversed(text.splitlines()):
+        match = _EXCEPTION_LINE.match(line)
+        if match and not match.group(1).endswith("NbGraderException"):
+            return f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2).strip()}"[:200]
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "no message"
 
 
 def _read_graded(path: Path) -> tuple[list[str], list[str], dict[str, str]]:
@@ -86,7 +104,7 @@ def grade(course_dir: Path, assignment: str, student: str, *, timeout: int,
     outcome["log"] = result.get("log", "")
     graded = sorted((course_dir / "autograded" / student / assignment).glob("*.ipynb"))
     if not result.get("success"):
-        outcome["error"] = _last_line(result.get("error") or result.get("log"))
+        outcome["error"] = reason((result.get("error") or "") + "\n" + (result.get("log") or ""))
     if graded:
         present, timeouts, failures = _read_graded(graded[0])
         outcome.update(present=present, timeouts=timeouts, failures=failures)
