@@ -112,6 +112,7 @@ def test_student_version_holds_no_solution_and_no_hidden_test(assignment):
     source = authoring.read(assignment.notebook_path)
     student = EXERCISES / "release" / assignment.name / assignment.notebook_path.name
     released = authoring.read(student)
+    assert authoring.problems(released, chapter=False, metadata=released["metadata"]) == []
     text = "\n".join(authoring.source_of(cell) for cell in released["cells"])
     released_lines = {line.strip() for line in text.splitlines()}
     secrets = secret_lines(source)
