@@ -13,7 +13,7 @@ student versions in ``exercises/release/<assignment>/`` (see ``exercises/README.
 ``restore``        read a submission safely and put back nbgrader's cell metadata where a front
                    end (Colab) stripped it
 ``batch``          grade a batch: ``grades.csv``, per-student HTML feedback, written answers
-``worker``         grades one student in its own process (run by ``batch``)
+``worker``         grades students one by one in a process of its own (run by ``batch``)
 ``samples``        generated submissions, for the tests and ``benchmarks/grade_benchmark.py``
 ``cli``            the ``course grade`` command
 =================  ==============================================================================
