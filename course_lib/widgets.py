@@ -292,7 +292,7 @@ _REGIME_TEXT = {
     "too small": "The steps are too small: the descent crawls and is still far from the minimum.",
     "right": "The steps are about right: the loss falls steadily to the minimum.",
     "too large": "The steps are too large: each one overshoots the minimum, and the descent "
-                 "bounces from side to side and converges slowly.",
+                 "bounces from side to side without getting much closer.",
     "divergent": "The steps are far too large: each one lands higher up the other side than it "
                  "started, and the loss explodes.",
 }
@@ -501,7 +501,7 @@ class GradientDescentExplorer(Explorer):
 
         style = {"description_width": "8em"}
         self.lr_slider = ipywidgets.FloatLogSlider(
-            value=self.state.learning_rate, base=10, min=-3, max=0.2, step=0.05,
+            value=self.state.learning_rate, base=10, min=-3, max=0.2, step=0.01,
             description="learning rate", readout_format=".3g", style=style,
             layout=ipywidgets.Layout(width="34em"))
         self.steps_slider = ipywidgets.IntSlider(

@@ -373,6 +373,7 @@ def _run_notebook(*sources, timeout=120):
     return notebook
 
 
+@pytest.mark.slow
 def test_in_a_kernel_without_a_front_end_explorers_fall_back_without_error():
     notebook = _run_notebook(
         "import numpy as np\nfrom course_lib import widgets\nwidgets.gradient_descent_explorer()",

@@ -1,0 +1,127 @@
+"""In a real JupyterLab, in Chromium: the gradient-descent explorer appears and answers its slider.
+
+The test starts JupyterLab from this venv, opens :data:`NOTEBOOK` (a copy, in a temporary
+folder), runs all cells through the Run menu, finds the explorer, moves the learning-rate slider
+with the keyboard and then by typing into its readout, and checks that the figure a learner sees
+changed (screenshots and image data) and that the caption says what happened. Screenshots and
+the server log land in ``test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.browser import lab
+
+#: The notebook the test opens: any notebook that shows ``gradient_descent_explorer()``.
+NOTEBOOK = lab.ROOT / "tests" / "browser" / "gradient_descent_explorer.ipynb"
+ARTIFACTS = lab.ARTIFACTS
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+
+
+def _changed_fraction(before: bytes, after: bytes) -> float:
+    first, second = _pixels(before), _pixels(after)
+    if first.shape != second.shape:
+        return 1.0
+    return float(np.mean(np.abs(first - second).sum(axis=-1) > 30))
+
+
+def _kernel_commands(server_pid: int) -> list[list[str]]:
+    """Command lines of the server's child processes that run an IPython kernel."""
+    commands = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            argv = (entry / "cmdline").read_bytes().decode().split("\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == server_pid and "ipykernel_launcher" in argv:
+            commands.append(argv)
+    return commands
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    return ARTIFACTS
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_moving_the_learning_rate_slider_redraws_the_figure_in_jupyterlab(tmp_path, artifacts):
+    if not lab.CHROMIUM.exists():
+        pytest.fail(lab.MISSING_CHROMIUM)
+    name = lab.copy_notebook(NOTEBOOK, tmp_path)
+    with lab.jupyter_lab(tmp_path, log=artifacts / "jupyterlab.log") as server, lab.chromium() as browser:
+        page = browser.new_page()
+        try:
+            lab.open_notebook(page, server, name)
+            page.screenshot(path=artifacts / "1-notebook-opened.png")
+            lab.run_all_cells(page)
+
+            explorer = page.locator(".course-explorer").filter(has_text="learning rate")
+            explorer.wait_for(state="visible")
+            figure = explorer.locator("img.widget-image")
+            caption = explorer.locator(".widget-html").last
+            page.wait_for_function(
+                "el => el.complete && el.naturalWidth > 0", arg=figure.element_handle())
+            lab.wait_until_idle(page)
+
+            # the kernel is this venv's Python
+            kernels = _kernel_commands(server.process.pid)
+            assert kernels and all(argv[0] == sys.executable for argv in kernels), kernels
+
+            # Lab shows the live widget, not the static fallback that rides in the same output
+            output = page.locator(".jp-OutputArea-output").filter(has=explorer)
+            assert output.locator("figure.course-figure").count() == 0
+            assert "about right" in caption.inner_text()
+            explorer.screenshot(path=artifacts / "2-explorer.png")
+            before = figure.screenshot()
+            source_before = figure.get_attribute("src")
+
+            # the keyboard: focus the slider's handle and press the right arrow ten times
+            slider = explorer.locator(".widget-slider").filter(has_text="learning rate")
+            slider.locator(".noUi-handle").first.focus()
+            for _ in range(10):
+                page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                "([el, old]) => el.src !== old && el.complete", arg=[figure.element_handle(), source_before])
+            lab.wait_until_idle(page)
+            readout = slider.locator(".widget-readout")
+            assert float(readout.inner_text()) == pytest.approx(0.1 * 10 ** 0.1, rel=0.01)  # 10 steps of 0.01 in log10
+            after_keys = figure.screenshot(path=artifacts / "3-after-arrow-keys.png")
+            assert _changed_fraction(before, after_keys) > 0.005
+
+            # typing a divergent learning rate into the readout, as a learner may
+            source_keys = figure.get_attribute("src")
+            readout.click()
+            page.keyboard.press("Control+A")
+            page.keyboard.type("1.05")
+            page.keyboard.press("Enter")
+            page.wait_for_function(
+                "([el, old]) => el.src !== old && el.complete", arg=[figure.element_handle(), source_keys])
+            lab.wait_until_idle(page)
+            page.wait_for_function("el => el.innerText.includes('explodes')", arg=caption.element_handle())
+            divergent = figure.screenshot()
+            explorer.screenshot(path=artifacts / "4-divergent.png")
+            assert _changed_fraction(after_keys, divergent) > 0.02
+            assert readout.inner_text() == "1.05"
+            assert "learning rate 1.05" in caption.inner_text()
+        except Exception:
+            page.screenshot(path=artifacts / "failure.png", full_page=True)
+            raise
