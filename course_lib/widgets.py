@@ -241,7 +241,8 @@ def _escape(text: str) -> str:
 
 
 def _caption_html(text: str) -> str:
-    return f'<div style="max-width: 60em; color: #444; font-size: 0.95em">{_escape(text)}</div>'
+    return (f'<div style="max-width: 60em; color: #444; font-size: 0.95em; line-height: 1.45">'
+            f"{_escape(text)}</div>")
 
 
 # =========================================================================== gradient descent
