@@ -213,6 +213,14 @@ def test_the_stepper_has_a_play_button_linked_to_the_slider():
     assert stepper.player.max == stepper.step_slider.max == 10
 
 
+def test_the_stepper_fallback_shows_the_line_at_three_moments():
+    points, labels = _clouds(100)
+    figure = widgets.linear_classifier_stepper(points, labels, steps=40).static_figure()
+    assert [ax.get_title().split(":")[0] for ax in figure.axes] == ["step 0", "step 5", "step 40"]
+    assert all(ax.get_lines()[-1].get_label() == "decision line" for ax in figure.axes)
+    assert "after 40 steps" in figure.caption
+
+
 def test_the_stepper_explains_bad_inputs():
     points, labels = _clouds(10)
     with pytest.raises(CourseError, match="0 or 1"):
