@@ -18,8 +18,8 @@ import pytest
 
 from tests.browser import lab
 
-#: The notebook the test opens: any notebook that shows ``gradient_descent_explorer()``.
-NOTEBOOK = lab.ROOT / "tests" / "browser" / "gradient_descent_explorer.ipynb"
+#: The notebook the test opens: chapter 02, whose last section shows ``gradient_descent_explorer()``.
+NOTEBOOK = lab.ROOT / "notebooks" / "02_gradient_tape.ipynb"
 ARTIFACTS = lab.ARTIFACTS
 
 
@@ -89,7 +89,8 @@ def test_moving_the_learning_rate_slider_redraws_the_figure_in_jupyterlab(tmp_pa
             # Lab shows the live widget, not the static fallback that rides in the same output
             output = page.locator(".jp-OutputArea-output").filter(has=explorer)
             assert output.locator("figure.course-figure").count() == 0
-            assert "about right" in caption.inner_text()
+            caption_before = caption.inner_text()
+            assert "Gradient descent on" in caption_before and "learning rate" in caption_before
             explorer.screenshot(path=artifacts / "2-explorer.png")
             before = figure.screenshot()
             source_before = figure.get_attribute("src")
@@ -106,6 +107,7 @@ def test_moving_the_learning_rate_slider_redraws_the_figure_in_jupyterlab(tmp_pa
             assert float(readout.inner_text()) == pytest.approx(0.1 * 10 ** 0.1, rel=0.01)  # 10 steps of 0.01 in log10
             after_keys = figure.screenshot(path=artifacts / "3-after-arrow-keys.png")
             assert _changed_fraction(before, after_keys) > 0.005
+            assert caption.inner_text() != caption_before
 
             # typing a divergent learning rate into the readout, as a learner may
             source_keys = figure.get_attribute("src")
