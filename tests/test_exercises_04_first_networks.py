@@ -1,0 +1,226 @@
+"""Chapter 04's exercises: every solution passes its checks (hidden tests included), the classic
+wrong answers fail with a hint that points at the mistake, the two "find the bug" cells really
+show their bug, and the student version holds stubs that fail politely.
+
+The cells run in this process (one TensorFlow import for the whole module), in the order a
+learner runs them: setup, imports, the given cells, then an answer and its check cell.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from tests.conftest import ROOT
+
+ASSIGNMENT = "04_first_networks"
+SOURCE = ROOT / "exercises" / "source" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+RELEASE = ROOT / "exercises" / "release" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+
+#: Locked cells that define what the questions use, in notebook order.
+GIVEN = ("setup", "imports", "q4_data", "q4_buggy", "q5_data", "q5_buggy")
+#: question -> (answer cell, check cell)
+QUESTIONS = {
+    "q1": ("q1_answer", "q1_multi_hot"),
+    "q2": ("q2_answer", "q2_review_model"),
+    "q3": ("q3_answer", "q3_best_epoch"),
+    "q4": ("q4_answer", "q4_topic_model"),
+    "q5": ("q5_answer", "q5_prepare_features"),
+    "q6": ("q6_answer", "q6_kfold_splits"),
+    "q7": ("q7_answer", "q7_price_model"),
+}
+
+
+def _cells(path):
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return {cell["metadata"]["nbgrader"]["grade_id"]: cell for cell in notebook["cells"]}
+
+
+@pytest.fixture(scope="module")
+def source_cells():
+    return _cells(SOURCE)
+
+
+@pytest.fixture(scope="module")
+def given_namespace(source_cells):
+    """The names a learner has after running the setup, import and given cells."""
+    namespace: dict = {}
+    for grade_id in GIVEN:
+        exec(source_cells[grade_id]["source"], namespace)
+    return namespace
+
+
+def _run(namespace, answer_source, check_source):
+    """Run an answer, then a check cell, in a copy of ``namespace``."""
+    scope = dict(namespace)
+    exec(textwrap.dedent(answer_source), scope)
+    exec(check_source, scope)
+    return scope
+
+
+def test_the_assignment_has_the_required_parts(source_cells):
+    graded = {gid: cell for gid, cell in source_cells.items()
+              if cell["metadata"]["nbgrader"].get("grade")}
+    autograded = [gid for gid, cell in graded.items() if cell["cell_type"] == "code"]
+    written = [gid for gid, cell in graded.items() if cell["cell_type"] == "markdown"]
+    assert len(autograded) >= 5 and sorted(autograded) == sorted(c for _, c in QUESTIONS.values())
+    assert written == ["q8_written"]
+    assert graded["q8_written"]["metadata"]["nbgrader"]["solution"] is True
+    assert all(cell["metadata"]["nbgrader"]["points"] == 2 for cell in graded.values())
+    bugs = [gid for gid in source_cells if gid.endswith("_buggy")]
+    assert bugs == ["q4_buggy", "q5_buggy"]
+    assert all("### BEGIN HIDDEN TESTS" in graded[gid]["source"] for gid in autograded)
+
+
+@pytest.mark.parametrize("question", sorted(QUESTIONS))
+def test_the_solution_passes_its_checks_and_hidden_tests(question, source_cells, given_namespace,
+                                                         capsys):
+    answer, check = QUESTIONS[question]
+    _run(given_namespace, source_cells[answer]["source"], source_cells[check]["source"])
+    printed = capsys.readouterr().out
+    assert "ok:" in printed
+
+
+def test_the_find_the_bug_cells_show_their_bug(source_cells, given_namespace, capsys):
+    scope = dict(given_namespace)
+    capsys.readouterr()
+    exec(source_cells["q4_buggy"]["source"], scope)
+    wrong_loss = capsys.readouterr().out
+    assert "ValueError:" in wrong_loss and "same rank" in wrong_loss, wrong_loss
+    exec(source_cells["q5_buggy"]["source"], scope)
+    lines = capsys.readouterr().out.splitlines()
+    among_five, with_one_other, alone = (line.split(":", 1)[1].strip() for line in lines[-3:])
+    assert among_five != with_one_other, lines
+    assert alone.count("nan") == 3, lines
+
+
+WRONG_ANSWERS = [
+    pytest.param("q1", """
+        def multi_hot(sequences, num_words):
+            encoded = np.zeros((len(sequences), num_words), dtype="float32")
+            for row, sequence in enumerate(sequences):
+                for word in sequence:
+                    encoded[row, word] += 1.0
+            return encoded
+        """, ["occurs twice still gives 1.0"], id="q1-counts"),
+    pytest.param("q1", """
+        def multi_hot(sequences, num_words):
+            encoded = np.zeros((len(sequences), num_words))
+            for row, sequence in enumerate(sequences):
+                encoded[row, sequence] = 1.0
+            return encoded
+        """, ["expected dtype float32", "dtype='float32'"], id="q1-float64"),
+    pytest.param("q2", """
+        def build_review_model(num_words=10000):
+            model = keras.Sequential([keras.Input(shape=(num_words,)),
+                                      keras.layers.Dense(16, activation="relu"),
+                                      keras.layers.Dense(16, activation="relu"),
+                                      keras.layers.Dense(1, activation="softmax")])
+            model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+            return model
+        """, ["the activations", "softmax over a single unit"], id="q2-softmax-on-one-unit"),
+    pytest.param("q2", """
+        def build_review_model(num_words=10000):
+            model = keras.Sequential([keras.Input(shape=(num_words,)),
+                                      keras.layers.Dense(16, activation="relu"),
+                                      keras.layers.Dense(16, activation="relu"),
+                                      keras.layers.Dense(1, activation="sigmoid")])
+            model.compile(optimizer="rmsprop", loss="mse", metrics=["accuracy"])
+            return model
+        """, ["the loss", "binary_crossentropy"], id="q2-mse"),
+    pytest.param("q2", """
+        def build_review_model(num_words=10000):
+            model = keras.Sequential([keras.Input(shape=(num_words,)),
+                                      keras.layers.Dense(16, activation="relu"),
+                                      keras.layers.Dense(2, activation="sigmoid")])
+            model.compile(optimizer="rmsprop", loss="binary_crossentropy")
+            return model
+        """, ["expected layers Dense, Dense, Dense"], id="q2-missing-layer"),
+    pytest.param("q3", """
+        def best_epoch(history):
+            return int(np.argmin(history["val_loss"]))
+        """, ["counts epochs from 1"], id="q3-zero-based"),
+    pytest.param("q3", """
+        def best_epoch(history):
+            return int(np.argmin(history["loss"])) + 1
+        """, ["read the validation loss"], id="q3-training-loss"),
+    pytest.param("q4", """
+        build_topic_model = buggy_build_topic_model
+        """, ["the loss", "sparse_categorical_crossentropy"], id="q4-the-bug"),
+    pytest.param("q4", """
+        def build_topic_model(num_words, num_classes):
+            model = keras.Sequential([keras.Input(shape=(num_words,)),
+                                      keras.layers.Dense(32, activation="relu"),
+                                      keras.layers.Dense(32, activation="relu"),
+                                      keras.layers.Dense(num_classes, activation="sigmoid")])
+            model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy",
+                          metrics=["accuracy"])
+            return model
+        """, ["the activations", "keep the softmax"], id="q4-sigmoid"),
+    pytest.param("q5", """
+        prepare_features = buggy_prepare_features
+        """, ["training features only"], id="q5-the-bug"),
+    pytest.param("q5", """
+        def prepare_features(train_features, test_features):
+            both = np.vstack([train_features, test_features])
+            mean, std = both.mean(axis=0), both.std(axis=0)
+            return (train_features - mean) / std, (test_features - mean) / std
+        """, ["together still let the test data in"], id="q5-pooled-statistics"),
+    pytest.param("q6", """
+        def kfold_splits(num_samples, k):
+            edges = np.linspace(0, num_samples, k + 1).astype(int)
+            return [(np.arange(num_samples), np.arange(start, stop))
+                    for start, stop in zip(edges[:-1], edges[1:])]
+        """, ["never on the fold itself"], id="q6-trains-on-the-fold"),
+    pytest.param("q6", """
+        def kfold_splits(num_samples, k):
+            size = num_samples // k
+            return [(np.concatenate([np.arange(0, i * size), np.arange((i + 1) * size, num_samples)]),
+                     np.arange(i * size, (i + 1) * size)) for i in range(k)]
+        """, ["np.linspace(0, 10, 4)"], id="q6-drops-the-remainder"),
+    pytest.param("q7", """
+        def build_price_model(num_features=13):
+            model = keras.Sequential([keras.Input(shape=(num_features,)),
+                                      keras.layers.Dense(64, activation="relu"),
+                                      keras.layers.Dense(64, activation="relu"),
+                                      keras.layers.Dense(1, activation="sigmoid")])
+            model.compile(optimizer="rmsprop", loss="mse", metrics=["mae"])
+            return model
+        """, ["the activations", "squeezes prices"], id="q7-sigmoid-output"),
+    pytest.param("q7", """
+        def build_price_model(num_features=13):
+            model = keras.Sequential([keras.Input(shape=(num_features,)),
+                                      keras.layers.Dense(64, activation="relu"),
+                                      keras.layers.Dense(64, activation="relu"),
+                                      keras.layers.Dense(1)])
+            model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["mae"])
+            return model
+        """, ["mean squared error", "loss='mse'"], id="q7-classification-loss"),
+]
+
+
+@pytest.mark.parametrize(("question", "wrong_answer", "hint_parts"), WRONG_ANSWERS)
+def test_a_classic_wrong_answer_fails_with_a_hint(question, wrong_answer, hint_parts,
+                                                   source_cells, given_namespace):
+    checks = given_namespace["checks"]
+    answer, check = QUESTIONS[question]
+    with pytest.raises(checks.CheckFailed) as failure:
+        _run(given_namespace, wrong_answer, source_cells[check]["source"])
+    message = str(failure.value)
+    assert "Hint:" in message
+    for part in hint_parts:
+        assert part in message, message
+
+
+def test_the_student_version_has_stubs_that_fail_with_a_hint(given_namespace):
+    checks = given_namespace["checks"]
+    released = _cells(RELEASE)
+    for question, (answer, check) in QUESTIONS.items():
+        assert "raise NotImplementedError()" in released[answer]["source"], question
+        assert "### BEGIN SOLUTION" not in released[answer]["source"]
+        assert "HIDDEN TESTS" not in released[check]["source"]
+        with pytest.raises(checks.CheckFailed) as failure:
+            _run(given_namespace, released[answer]["source"], released[check]["source"])
+        assert "not answered yet" in str(failure.value), (question, str(failure.value))
