@@ -151,10 +151,10 @@ def make_data(model: str, samples: int, seed: int = 0) -> tuple[Any, Any]:
     rng = np.random.default_rng(seed)
     if model == "convnet":
         labels = rng.integers(0, 10, samples)
-        images = rng.random((samples, 28, 28, 1), dtype=np.float32) * 0.5
-        for digit in range(10):  # a bright bar whose place gives the class away
+        images = rng.random((samples, 28, 28, 1), dtype=np.float32)
+        for digit in range(10):  # a faint bar in noise, whose place gives the class away
             rows = labels == digit
-            images[rows, 2 + 2 * digit: 4 + 2 * digit, 4:24, 0] += 0.5
+            images[rows, 2 + 2 * digit: 4 + 2 * digit, 4:24, 0] += 0.08
         return images, labels.astype("int32")
     if model == "lstm":
         steps = np.arange(120)[None, :, None]
@@ -225,6 +225,7 @@ def run_worker(model_name: str, path: str, samples: int, epochs: int, options: d
     timed = [record for record in meter.records if record.epoch >= 1]  # epoch 0 is the warm-up
     speeds = [record.samples_per_sec for record in timed]
     steps = [record.step_ms for record in timed]
+    cpu = [record.cpu_ms_per_sample for record in timed if record.cpu_ms_per_sample is not None]
     flops = estimate_flops(model).training_per_sample
     median_speed = statistics.median(speeds) if speeds else None
     gpu = hardware.gpus[0] if hardware.gpus else None
@@ -250,6 +251,7 @@ def run_worker(model_name: str, path: str, samples: int, epochs: int, options: d
         "samples_per_sec": median_speed,
         "samples_per_sec_all": speeds,
         "step_ms": statistics.median(steps) if steps else None,
+        "cpu_ms_per_sample": statistics.median(cpu) if cpu else None,
         "training_flops_per_sample": flops,
         "tflops": tflops,
         "peak_tflops": peak,
@@ -275,6 +277,7 @@ def _has_gpu() -> bool:
 
 
 def _run_one(model: str, path: str, samples: int, epochs: int, options: str, timeout: int) -> dict[str, Any]:
+    label = path if path == "plain" or not options else f"course[{options}]"
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "result.json"
         command = [sys.executable, str(Path(__file__).resolve()), "--worker", model, path,
@@ -284,37 +287,70 @@ def _run_one(model: str, path: str, samples: int, epochs: int, options: str, tim
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
-            return {"model": model, "path": path, "error": f"timed out after {timeout} s"}
+            return {"model": model, "path": label, "error": f"timed out after {timeout} s"}
         if result.returncode != 0 or not out.exists():
             tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-            return {"model": model, "path": path, "error": " | ".join(tail) or f"exit {result.returncode}"}
-        return json.loads(out.read_text())
+            return {"model": model, "path": label, "error": " | ".join(tail) or f"exit {result.returncode}"}
+        figures = json.loads(out.read_text())
+        figures["path"] = label
+        return figures
 
 
 def _fmt(value: Any, pattern: str, missing: str = "-") -> str:
     return missing if value is None else format(value, pattern)
 
 
-def format_table(results: list[dict[str, Any]]) -> str:
-    """The Markdown table printed at the end (and pasted into benchmarks/README.md)."""
-    header = ("| model | path | settings | samples/s (median) | course / plain | step ms | "
-              "TFLOP/s | % of peak | host peak RSS MiB | GPU peak MiB | final loss |")
-    lines = [header, "|" + "---|" * 11]
-    plain_speed = {r["model"]: r.get("samples_per_sec") for r in results if r["path"] == "plain"}
-    for r in results:
-        if "error" in r:
-            lines.append(f"| {r['model']} | {r['path']} | FAILED: {r['error']} |" + " |" * 8)
+def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (model, path): the run with the median speed, plus the spread over runs."""
+    rows: list[dict[str, Any]] = []
+    keys = list(dict.fromkeys((r["model"], r["path"]) for r in results))
+    for model, path in keys:
+        runs = [r for r in results if (r["model"], r["path"]) == (model, path)]
+        good = sorted((r for r in runs if "error" not in r and r.get("samples_per_sec")),
+                      key=lambda r: r["samples_per_sec"])
+        if not good:
+            rows.append(runs[0] if "error" in runs[0] else {**runs[0], "error": "no timed epoch"})
             continue
-        base = plain_speed.get(r["model"])
-        ratio = (r["samples_per_sec"] / base) if r["path"] == "course" and base and r["samples_per_sec"] else None
+        row = dict(good[(len(good) - 1) // 2])  # the lower median: never flatters a path
+        row["runs"] = len(good)
+        row["speed_range"] = (good[0]["samples_per_sec"], good[-1]["samples_per_sec"])
+        rows.append(row)
+    plain = {r["model"]: r.get("samples_per_sec") for r in rows if r["path"] == "plain"}
+    for row in rows:
+        base = plain.get(row["model"])
+        speed = row.get("samples_per_sec")
+        row["ratio"] = speed / base if row["path"] != "plain" and base and speed else None
+    return rows
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """The Markdown table printed at the end (and pasted into benchmarks/README.md)."""
+    lines = ["| model | path | settings | samples/s (median) | range over runs | course / plain | "
+             "step ms | host CPU ms / sample | TFLOP/s | % of peak | host peak RSS MiB | "
+             "GPU peak MiB | final loss |", "|" + "---|" * 13]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['model']} | {r['path']} | FAILED: {r['error']} |" + " |" * 10)
+            continue
+        low, high = r.get("speed_range", (r["samples_per_sec"], r["samples_per_sec"]))
+        spread = f"{low:,.0f}-{high:,.0f} ({r.get('runs', 1)} runs)"
+        ratio = f"{r['ratio']:.2f}x" if r.get("ratio") else "-"
+        percent = 100 * r["fraction_of_peak"] if r.get("fraction_of_peak") else None
         lines.append(
-            f"| {r['model']} | {r['path']} | {r['settings'].replace(' | ', ', ')} | {_fmt(r['samples_per_sec'], ',.0f')} | "
-            f"{_fmt(ratio, '.2f') + 'x' if ratio else '-'} | {_fmt(r['step_ms'], '.2f')} | "
-            f"{_fmt(r['tflops'], '.3g')} | "
-            f"{_fmt(r['fraction_of_peak'] and 100 * r['fraction_of_peak'], '.1f')} | "
+            f"| {r['model']} | {r['path']} | {r['settings'].replace(' | ', ', ')} | "
+            f"{_fmt(r['samples_per_sec'], ',.0f')} | {spread} | {ratio} | "
+            f"{_fmt(r['step_ms'], '.2f')} | {_fmt(r.get('cpu_ms_per_sample'), '.3f')} | "
+            f"{_fmt(r['tflops'], '.3g')} | {_fmt(percent, '.1f')} | "
             f"{_fmt(r['host_peak_rss_mib'], ',.0f')} | {_fmt(r['gpu_peak_mib'], ',.0f')} | "
             f"{_fmt(r['final_loss'], '.4f')} |")
     return "\n".join(lines)
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -322,20 +358,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated: " + ",".join(MODELS))
     parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated: plain,course")
-    parser.add_argument("--json", help="write every result to this JSON file")
+    parser.add_argument("--json", help="write every run and the summary rows to this JSON file")
     parser.add_argument("--samples", type=int, help="samples per epoch (overrides the size class)")
     parser.add_argument("--epochs", type=int, help="epochs including the untimed first one")
     parser.add_argument("--repeats", type=int, default=1,
-                        help="run each pair this many times, alternating plain and course")
-    parser.add_argument("--course-options", default="",
-                        help="settings for the course path, e.g. jit_compile=true,steps_per_execution=8")
+                        help="run each path this many times, alternating the order; the table "
+                             "shows the median run and the range")
+    parser.add_argument("--course-options", action="append", default=None, metavar="OPTIONS",
+                        help="settings for a course-path variant, e.g. steps_per_execution=8 or "
+                             "jit_compile=true,precision=float32; repeat to compare several")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per run")
     parser.add_argument("--worker", nargs=2, metavar=("MODEL", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
         model, path = args.worker
-        figures = run_worker(model, path, args.samples, args.epochs, _parse_options(args.course_options))
+        options = _parse_options((args.course_options or [""])[0])
+        figures = run_worker(model, path, args.samples, args.epochs, options)
         Path(args.json).write_text(json.dumps(figures, indent=2))
         return 0
 
@@ -344,42 +383,37 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in models if name not in MODELS] + [p for p in paths if p not in PATHS]
     if unknown:
         parser.error(f"unknown model or path: {', '.join(unknown)}")
+    runs = [("plain", "")] if "plain" in paths else []
+    if "course" in paths:
+        runs += [("course", options) for options in (args.course_options or [""])]
     size_class = "quick" if args.quick else ("gpu" if _has_gpu() else "cpu")
-    print(f"size class: {size_class}; each run is a separate process", flush=True)
+    print(f"size class: {size_class}; each run is a separate process; load average "
+          f"{_load_average()}", flush=True)
     results: list[dict[str, Any]] = []
     started = time.perf_counter()
     for model in models:
         samples, epochs = SIZES[size_class][model]
         samples, epochs = args.samples or samples, args.epochs or epochs
         for repeat in range(args.repeats):
-            order = paths if repeat % 2 == 0 else list(reversed(paths))
-            for path in order:
-                result = _run_one(model, path, samples, epochs, args.course_options, args.timeout)
+            for path, options in (runs if repeat % 2 == 0 else list(reversed(runs))):
+                result = _run_one(model, path, samples, epochs, options, args.timeout)
                 result["repeat"] = repeat
                 results.append(result)
                 speed = result.get("samples_per_sec")
-                print(f"  {model:<12} {path:<7} " + (f"{speed:12,.0f} samples/s" if speed else
-                      result.get("error", "no timed epoch")), flush=True)
-    if args.repeats > 1:  # one row per (model, path): the median run
-        merged = []
-        for model in models:
-            for path in paths:
-                runs = [r for r in results if r["model"] == model and r["path"] == path and "error" not in r]
-                if runs:
-                    runs.sort(key=lambda r: r["samples_per_sec"] or 0)
-                    merged.append(runs[len(runs) // 2])
-        table_rows = merged
-    else:
-        table_rows = results
+                print(f"  {model:<12} {result['path']:<32} " + (
+                      f"{speed:12,.1f} samples/s" if speed else result.get("error", "no timed epoch")),
+                      flush=True)
+    rows = summarize(results)
     device = next((r["device"] for r in results if "device" in r), "unknown device")
     versions = next(((r["tensorflow"], r["keras"]) for r in results if "tensorflow" in r), ("?", "?"))
     print()
     print(f"Device: {device} | TensorFlow {versions[0]} | Keras {versions[1]} | "
-          f"size class {size_class} | total {time.perf_counter() - started:.0f} s")
-    print(format_table(table_rows))
+          f"size class {size_class} | load average at the end {_load_average()} | "
+          f"total {time.perf_counter() - started:.0f} s")
+    print(format_table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps({"device": device, "size_class": size_class,
-                                               "results": results}, indent=2))
+                                               "rows": rows, "runs": results}, indent=2))
     return 1 if any("error" in r for r in results) else 0
 
 

@@ -130,3 +130,27 @@ def test_recurrent_model_on_an_ampere_gpu_is_built_in_float16(keras):
     assert model.dtype_policy.name == "mixed_float16"
     dense_only, kept = build_in_scope(_builder(keras), accelerator)
     assert kept.precision == "mixed_bfloat16" == dense_only.dtype_policy.name
+
+
+@pytest.mark.filterwarnings("ignore:Model doesn't support `jit_compile=True`")
+def test_plan_says_so_when_keras_cannot_compile_the_model_with_xla(keras, blobs):
+    from course_lib import accel
+
+    class NotCompilable(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_jit = False
+
+        def call(self, inputs):
+            return inputs
+
+    def build():
+        inputs = keras.Input(shape=(20,))
+        hidden = NotCompilable()(keras.layers.Dense(8, activation="relu")(inputs))
+        return keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(hidden))
+
+    (x, y), _ = blobs
+    result = accel.train(build, x[:128], y[:128], jit_compile=True, verbose=0, **COMPILE)
+    assert result.model.jit_compile is False and result.plan.jit_compile is False
+    assert "cannot be XLA-compiled" in result.plan.reasons["jit_compile"]
+    assert "XLA off" in result.summary()

@@ -229,6 +229,7 @@ class EpochThroughput:
     steps: int
     seconds: float
     flops_per_sample: float | None = None
+    cpu_seconds: float | None = None  # processor time of this process over the same window
 
     @property
     def samples_per_sec(self) -> float:
@@ -237,6 +238,11 @@ class EpochThroughput:
     @property
     def step_ms(self) -> float:
         return 1000.0 * self.seconds / self.steps
+
+    @property
+    def cpu_ms_per_sample(self) -> float | None:
+        """Host processor time per sample: what the Python and input-pipeline side costs."""
+        return None if self.cpu_seconds is None else 1000.0 * self.cpu_seconds / self.samples
 
     @property
     def tflops(self) -> float | None:
@@ -248,10 +254,13 @@ class EpochThroughput:
 @dataclass
 class _EpochState:
     started: float = 0.0
+    started_cpu: float = 0.0
     first_end: float | None = None
+    first_end_cpu: float = 0.0
     first_steps: int = 0
     last_step: int = -1
     train_end: float | None = None
+    train_end_cpu: float = 0.0
 
 
 class ThroughputMeter(keras.callbacks.Callback):
@@ -303,24 +312,27 @@ class ThroughputMeter(keras.callbacks.Callback):
                 self.flop_note = f"FLOPs unknown ({error})"
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._state = _EpochState(started=time.perf_counter())
+        self._state = _EpochState(started=time.perf_counter(), started_cpu=time.process_time())
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         now = time.perf_counter()
         state = self._state
         if state.first_end is None:  # the first call into TensorFlow has returned: compiled
             state.first_end = now
+            state.first_end_cpu = time.process_time()
             state.first_steps = batch + 1
         state.last_step = max(state.last_step, batch)
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
         if self._state.train_end is None:  # validation inside fit(): training time ends here
             self._state.train_end = time.perf_counter()
+            self._state.train_end_cpu = time.process_time()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         state = self._state
-        end = state.train_end if state.train_end is not None else time.perf_counter()
-        record = self._record(epoch, state, end)
+        if state.train_end is None:
+            state.train_end, state.train_end_cpu = time.perf_counter(), time.process_time()
+        record = self._record(epoch, state)
         self._epochs_seen += 1
         if record is None:
             return
@@ -343,24 +355,25 @@ class ThroughputMeter(keras.callbacks.Callback):
             samples = min(samples, self.samples_per_epoch)
         return samples
 
-    def _record(self, epoch: int, state: _EpochState, end: float) -> EpochThroughput | None:
+    def _record(self, epoch: int, state: _EpochState) -> EpochThroughput | None:
         steps = self._steps_in_epoch(state)
         if steps <= 0:
             return None
         samples = self._samples(steps)
-        start = state.started
+        start, start_cpu = state.started, state.started_cpu
         if self._epochs_seen == 0:  # leave out the call that traced and compiled the step
             if state.first_end is None or state.first_steps >= steps:
                 return None
-            start = state.first_end
+            start, start_cpu = state.first_end, state.first_end_cpu
             samples -= state.first_steps * self.batch_size
             steps -= state.first_steps
-        seconds = end - start
+        seconds = (state.train_end or 0.0) - start
         if seconds <= 0 or samples <= 0:
             return None
         flops = self.flops_per_sample if isinstance(self.flops_per_sample, (int, float)) else None
         return EpochThroughput(epoch=epoch, samples=samples, steps=steps, seconds=seconds,
-                               flops_per_sample=flops)
+                               flops_per_sample=flops,
+                               cpu_seconds=state.train_end_cpu - start_cpu)
 
     @property
     def median_samples_per_sec(self) -> float | None:
@@ -386,7 +399,8 @@ class ThroughputMeter(keras.callbacks.Callback):
             "epochs": [
                 {"epoch": r.epoch + 1, "samples": r.samples, "steps": r.steps,
                  "seconds": r.seconds, "samples_per_sec": r.samples_per_sec,
-                 "step_ms": r.step_ms, "tflops": r.tflops}
+                 "step_ms": r.step_ms, "tflops": r.tflops,
+                 "cpu_ms_per_sample": r.cpu_ms_per_sample}
                 for r in self.records
             ],
         }

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from course_lib.accel.devices import Accelerator, AccelPlan, configure, with_precision
@@ -230,6 +230,10 @@ def train(
     with accelerator.strategy.scope():
         model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics or []),
                       jit_compile=plan.jit_compile, steps_per_execution=plan.steps_per_execution)
+    if plan.jit_compile and not model.jit_compile:  # Keras turned XLA off for this model
+        plan = replace(plan, jit_compile=False, reasons={
+            **plan.reasons, "jit_compile": "a layer of this model cannot be XLA-compiled "
+            "(for example cuDNN's LSTM), so Keras runs the step without XLA"})
     if plan.strategy == "multi_worker":
         _work_around_multi_worker_fit(model, accelerator.strategy, train_data)
     meter = ThroughputMeter(batch_size, samples_per_epoch=samples_per_epoch,
