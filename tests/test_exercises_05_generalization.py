@@ -1,0 +1,217 @@
+"""Chapter 05's exercises: every solution passes its checks (hidden tests included), the classic
+wrong answers fail with a hint that points at the mistake, the "find the bug" cells really show
+their bug, and the student version holds stubs that fail politely.
+
+The cells run in this process (one TensorFlow import for the whole module), in the order a
+learner runs them: setup, imports, the given cells, then an answer and its check cell.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from tests.conftest import ROOT
+
+ASSIGNMENT = "05_generalization"
+SOURCE = ROOT / "exercises" / "source" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+RELEASE = ROOT / "exercises" / "release" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+
+#: Locked cells that define what the questions use, in notebook order.
+GIVEN = ("setup", "imports", "q3_data", "q3_buggy", "q4_data", "q4_buggy", "q6_data")
+#: question -> (answer cell, check cell)
+QUESTIONS = {
+    "q1": ("q1_answer", "q1_k_fold_indices"),
+    "q2": ("q2_answer", "q2_majority_baseline"),
+    "q3": ("q3_answer", "q3_holdout_split"),
+    "q4": ("q4_answer", "q4_standardize_split"),
+    "q5": ("q5_answer", "q5_regularized_model"),
+    "q6": ("q6_answer", "q6_early_stopping"),
+}
+
+
+def _cells(path):
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return {cell["metadata"]["nbgrader"]["grade_id"]: cell for cell in notebook["cells"]}
+
+
+@pytest.fixture(scope="module")
+def source_cells():
+    return _cells(SOURCE)
+
+
+@pytest.fixture(scope="module")
+def given_namespace(source_cells):
+    """The names a learner has after running the setup, import and given cells."""
+    namespace: dict = {}
+    for grade_id in GIVEN:
+        exec(source_cells[grade_id]["source"], namespace)
+    return namespace
+
+
+def _run(namespace, answer_source, check_source):
+    """Run an answer, then a check cell, in a copy of ``namespace``."""
+    scope = dict(namespace)
+    exec(textwrap.dedent(answer_source), scope)
+    exec(check_source, scope)
+    return scope
+
+
+def test_the_assignment_has_the_required_parts(source_cells):
+    graded = {gid: cell for gid, cell in source_cells.items()
+              if cell["metadata"]["nbgrader"].get("grade")}
+    autograded = [gid for gid, cell in graded.items() if cell["cell_type"] == "code"]
+    written = [gid for gid, cell in graded.items() if cell["cell_type"] == "markdown"]
+    assert len(autograded) >= 5 and sorted(autograded) == sorted(c for _, c in QUESTIONS.values())
+    assert written == ["q7_written"]
+    assert graded["q7_written"]["metadata"]["nbgrader"]["solution"] is True
+    assert all(cell["metadata"]["nbgrader"]["points"] == 2 for cell in graded.values())
+    bugs = [gid for gid in source_cells if gid.endswith("_buggy")]
+    assert bugs == ["q3_buggy", "q4_buggy"]
+    assert all("### BEGIN HIDDEN TESTS" in graded[gid]["source"] for gid in autograded)
+
+
+@pytest.mark.parametrize("question", sorted(QUESTIONS))
+def test_the_solution_passes_its_checks_and_hidden_tests(question, source_cells, given_namespace,
+                                                         capsys):
+    answer, check = QUESTIONS[question]
+    _run(given_namespace, source_cells[answer]["source"], source_cells[check]["source"])
+    printed = capsys.readouterr().out
+    assert "ok:" in printed
+
+
+def test_the_find_the_bug_cells_show_their_bug(source_cells, given_namespace, capsys):
+    scope = dict(given_namespace)
+    capsys.readouterr()
+    exec(source_cells["q3_symptom"]["source"], scope)
+    one_class = capsys.readouterr().out
+    assert "classes in the validation set: [1]" in one_class
+    assert "in the validation set: 100%" in one_class
+    exec(source_cells["q4_symptom"]["source"], scope)
+    leaked = capsys.readouterr().out
+    assert "the training data changes when only the test rows change: True" in leaked
+
+
+def test_the_noise_model_overfits_so_early_stopping_has_something_to_stop(given_namespace):
+    """Question 6 relies on a validation loss that rises after a few epochs."""
+    scope = dict(given_namespace)
+    model = scope["make_noise_model"]()
+    history = model.fit(*scope["noise_train"], epochs=15, batch_size=32, verbose=0,
+                        validation_data=scope["noise_val"])
+    val_loss = history.history["val_loss"]
+    best = val_loss.index(min(val_loss))
+    assert best < 8 and val_loss[-1] > min(val_loss) * 1.2, val_loss
+
+
+WRONG_ANSWERS = [
+    pytest.param("q1", """
+        def k_fold_indices(num_samples, k):
+            size = num_samples // k
+            return [(np.concatenate([np.arange(0, i * size), np.arange((i + 1) * size, num_samples)]),
+                     np.arange(i * size, (i + 1) * size)) for i in range(k)]
+        """, ["expected 4, found 3", "10 % 3 folds one extra sample"], id="q1-drops-the-remainder"),
+    pytest.param("q1", """
+        def k_fold_indices(num_samples, k):
+            sizes = [num_samples // k + (i < num_samples % k) for i in range(k)]
+            starts = np.cumsum([0] + sizes[:-1])
+            return [(np.arange(num_samples), np.arange(s, s + n)) for s, n in zip(starts, sizes)]
+        """, ["trains on every sample that it does not validate on"], id="q1-trains-on-everything"),
+    pytest.param("q2", """
+        def majority_baseline(train_labels, test_labels):
+            return float(np.mean(test_labels == np.argmax(np.bincount(test_labels))))
+        """, ["looking at the test labels is a leak"], id="q2-majority-of-the-test-labels"),
+    pytest.param("q2", """
+        def majority_baseline(train_labels, test_labels):
+            return float(np.max(np.bincount(train_labels)) / len(train_labels))
+        """, ["score the rule on the test labels"], id="q2-share-in-the-training-labels"),
+    pytest.param("q2", """
+        def majority_baseline(train_labels, test_labels):
+            return np.mean(test_labels == np.argmax(np.bincount(train_labels)))
+        """, ["a Python float"], id="q2-numpy-float"),
+    pytest.param("q3", """
+        holdout_split = buggy_holdout_split
+        """, ["the classes in the validation set", "rng.permutation"], id="q3-the-bug"),
+    pytest.param("q3", """
+        def holdout_split(inputs, labels, validation_fraction, rng):
+            n = int(len(inputs) * validation_fraction)
+            x, y = inputs[rng.permutation(len(inputs))], labels[rng.permutation(len(labels))]
+            return x[n:], y[n:], x[:n], y[:n]
+        """, ["two separate shuffles"], id="q3-inputs-and-labels-shuffled-apart"),
+    pytest.param("q4", """
+        standardize_split = buggy_standardize_split
+        """, ["which is the leak"], id="q4-the-bug"),
+    pytest.param("q4", """
+        def standardize_split(data, num_train):
+            train, test = data[:num_train], data[num_train:]
+            return ((train - train.mean(axis=0)) / train.std(axis=0),
+                    (test - test.mean(axis=0)) / test.std(axis=0))
+        """, ["TRAINING mean and std"], id="q4-test-rows-scaled-with-their-own-statistics"),
+    pytest.param("q5", """
+        def build_regularized_model(num_words, units=16, l2_factor=0.002, dropout_rate=0.5):
+            model = keras.Sequential([keras.Input(shape=(num_words,)),
+                                      layers.Dense(units, activation="relu"), layers.Dropout(dropout_rate),
+                                      layers.Dense(units, activation="relu"), layers.Dropout(dropout_rate),
+                                      layers.Dense(1, activation="sigmoid")])
+            model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+            return model
+        """, ["expected 2, found 0", "kernel_regularizer=regularizers.l2"], id="q5-no-penalty"),
+    pytest.param("q5", """
+        def build_regularized_model(num_words, units=16, l2_factor=0.002, dropout_rate=0.5):
+            hidden = dict(activation="relu", kernel_regularizer=regularizers.l1(l2_factor))
+            model = keras.Sequential([keras.Input(shape=(num_words,)),
+                                      layers.Dense(units, **hidden), layers.Dropout(dropout_rate),
+                                      layers.Dense(units, **hidden), layers.Dropout(dropout_rate),
+                                      layers.Dense(1, activation="sigmoid")])
+            model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+            return model
+        """, ["use regularizers.l2, not l1"], id="q5-l1-penalty"),
+    pytest.param("q5", """
+        def build_regularized_model(num_words, units=16, l2_factor=0.002, dropout_rate=0.5):
+            hidden = dict(activation="relu", kernel_regularizer=regularizers.l2(l2_factor))
+            model = keras.Sequential([keras.Input(shape=(num_words,)), layers.Dense(units, **hidden),
+                                      layers.Dense(units, **hidden), layers.Dense(1, activation="sigmoid")])
+            model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+            return model
+        """, ["expected layers Dense, Dropout, Dense, Dropout, Dense"], id="q5-no-dropout"),
+    pytest.param("q6", """
+        def train_with_early_stopping(model, train_data, val_data, max_epochs=50, patience=2):
+            stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
+            return model.fit(*train_data, epochs=max_epochs, batch_size=32, verbose=0,
+                             validation_data=val_data, callbacks=[stopper])
+        """, ["restore_best_weights=True"], id="q6-last-weights-kept"),
+    pytest.param("q6", """
+        def train_with_early_stopping(model, train_data, val_data, max_epochs=50, patience=2):
+            stopper = keras.callbacks.EarlyStopping(monitor="loss", patience=patience,
+                                                    restore_best_weights=True)
+            return model.fit(*train_data, epochs=max_epochs, batch_size=32, verbose=0,
+                             validation_data=val_data, callbacks=[stopper])
+        """, ["the epochs run", "monitor='val_loss'"],
+        id="q6-monitors-the-training-loss"),
+]
+
+
+@pytest.mark.parametrize(("question", "wrong_answer", "hint_parts"), WRONG_ANSWERS)
+def test_a_classic_wrong_answer_fails_with_a_hint(question, wrong_answer, hint_parts,
+                                                   source_cells, given_namespace):
+    checks = given_namespace["checks"]
+    answer, check = QUESTIONS[question]
+    with pytest.raises(checks.CheckFailed) as failure:
+        _run(given_namespace, wrong_answer, source_cells[check]["source"])
+    message = str(failure.value)
+    assert "Hint:" in message
+    for part in hint_parts:
+        assert part in message, message
+
+
+def test_the_student_version_has_stubs_that_fail_with_a_hint(given_namespace):
+    checks = given_namespace["checks"]
+    released = _cells(RELEASE)
+    for question, (answer, check) in QUESTIONS.items():
+        assert "raise NotImplementedError()" in released[answer]["source"], question
+        assert "### BEGIN SOLUTION" not in released[answer]["source"]
+        assert "HIDDEN TESTS" not in released[check]["source"]
+        with pytest.raises(checks.CheckFailed) as failure:
+            _run(given_namespace, released[answer]["source"], released[check]["source"])
+        assert "not answered yet" in str(failure.value), (question, str(failure.value))
