@@ -1,0 +1,273 @@
+"""Chapter 06's exercises: every solution passes its checks (hidden tests included), the classic
+wrong answers fail with a hint that points at the mistake, the "find the bug" cells really show
+their bug, and the student version holds stubs that fail politely.
+
+The cells run in this process (one TensorFlow import for the whole module), in the order a
+learner runs them: setup, imports, the given cells, then an answer and its check cell, either as
+the learner sees it (visible checks only) or as the instructor grades it (hidden tests included).
+The format, the sync of the student version and its freedom from leaks are tested for every
+assignment in tests/test_exercises.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+
+import pytest
+
+from tests.conftest import ROOT
+
+ASSIGNMENT = "06_keras_apis"
+SOURCE = ROOT / "exercises" / "source" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+RELEASE = ROOT / "exercises" / "release" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
+
+#: Locked cells that define what the questions use, in notebook order.
+GIVEN = ("setup", "imports", "q3_data", "q3_buggy", "q5_buggy")
+#: question -> (answer cell, check cell)
+QUESTIONS = {
+    "q1": ("q1_answer", "q1_scale_shift"),
+    "q2": ("q2_answer", "q2_ticket_model"),
+    "q3": ("q3_answer", "q3_add_even_head"),
+    "q4": ("q4_answer", "q4_max_absolute_error"),
+    "q5": ("q5_answer", "q5_metric_per_epoch"),
+    "q6": ("q6_answer", "q6_make_callbacks"),
+    "q7": ("q7_answer", "q7_batch_loss_recorder"),
+}
+
+
+def _cells(path):
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return {cell["metadata"]["nbgrader"]["grade_id"]: cell for cell in notebook["cells"]}
+
+
+@pytest.fixture(scope="module")
+def source_cells():
+    return _cells(SOURCE)
+
+
+@pytest.fixture(scope="module")
+def given_namespace(source_cells):
+    """The names a learner has after running the setup, import and given cells."""
+    namespace: dict = {}
+    for grade_id in GIVEN:
+        exec(source_cells[grade_id]["source"], namespace)
+    return namespace
+
+
+def _run(namespace, answer_source, check_source):
+    """Run an answer, then a check cell, in a copy of ``namespace``."""
+    scope = dict(namespace)
+    exec(textwrap.dedent(answer_source), scope)
+    exec(check_source, scope)
+    return scope
+
+
+def test_the_assignment_has_the_required_parts(source_cells):
+    graded = {gid: cell for gid, cell in source_cells.items()
+              if cell["metadata"]["nbgrader"].get("grade")}
+    autograded = [gid for gid, cell in graded.items() if cell["cell_type"] == "code"]
+    written = [gid for gid, cell in graded.items() if cell["cell_type"] == "markdown"]
+    assert sorted(autograded) == sorted(check for _, check in QUESTIONS.values())
+    assert written == ["q8_written"]
+    assert graded["q8_written"]["metadata"]["nbgrader"]["solution"] is True
+    assert all(cell["metadata"]["nbgrader"]["points"] == 2 for cell in graded.values())
+    assert [gid for gid in source_cells if gid.endswith("_buggy")] == ["q3_buggy", "q5_buggy"]
+    assert all("### BEGIN HIDDEN TESTS" in graded[gid]["source"] for gid in autograded)
+
+
+@pytest.mark.parametrize("question", sorted(QUESTIONS))
+def test_the_solution_passes_its_checks_and_hidden_tests(question, source_cells, given_namespace,
+                                                         capsys):
+    answer, check = QUESTIONS[question]
+    _run(given_namespace, source_cells[answer]["source"], source_cells[check]["source"])
+    printed = capsys.readouterr().out
+    assert printed.count("ok:") >= 3, printed
+
+
+def test_the_find_the_bug_cells_show_their_bug(source_cells, capsys):
+    scope: dict = {}
+    for grade_id in GIVEN:
+        exec(source_cells[grade_id]["source"], scope)
+    printed = capsys.readouterr().out
+    assert "ValueError:" in printed and "is not connected to `inputs`" in printed, printed
+    per_epoch = json.loads(printed.strip().splitlines()[-1])
+    assert per_epoch[0] == pytest.approx(1.0)
+    assert per_epoch[1] == pytest.approx(0.5 ** 0.5, rel=1e-5), "the never-reset metric mixes epochs"
+
+
+# (question, answer, which check cell must catch it, words the hint must contain)
+WRONG_ANSWERS = [
+    pytest.param("q1", """
+        class ScaleShift(keras.layers.Layer):
+            def build(self, input_shape):
+                pass
+
+            def call(self, inputs):
+                scale = self.add_weight(shape=(inputs.shape[-1],), initializer="ones")
+                shift = self.add_weight(shape=(inputs.shape[-1],), initializer="zeros")
+                return inputs * scale + shift
+        """, "visible", ["raised ValueError", "Keras refuses new weights once the layer is built"],
+        id="q1-weights-made-in-call"),
+    pytest.param("q1", """
+        class ScaleShift(keras.layers.Layer):
+            def build(self, input_shape):
+                self.scale = self.add_weight(shape=(input_shape[-1],), initializer="zeros")
+                self.shift = self.add_weight(shape=(input_shape[-1],), initializer="zeros")
+
+            def call(self, inputs):
+                return inputs * self.scale + self.shift
+        """, "visible", ["output of a fresh layer", "initializer='ones'"], id="q1-scale-starts-at-0"),
+    pytest.param("q2", """
+        def build_ticket_model(vocabulary_size, num_tags, num_departments):
+            title = keras.Input(shape=(vocabulary_size,), name="title")
+            text_body = keras.Input(shape=(vocabulary_size,), name="text_body")
+            tags = keras.Input(shape=(num_tags,), name="tags")
+            features = layers.Dense(64, activation="relu")(
+                layers.Concatenate()([title, text_body, tags]))
+            return keras.Model([title, text_body, tags],
+                               [layers.Dense(1, activation="sigmoid")(features),
+                                layers.Dense(num_departments, activation="softmax")(features)])
+        """, "visible", ["names of the outputs", "name='priority'"], id="q2-unnamed-outputs"),
+    pytest.param("q2", """
+        def build_ticket_model(vocabulary_size, num_tags, num_departments):
+            title = keras.Input(shape=(vocabulary_size,), name="title")
+            text_body = keras.Input(shape=(vocabulary_size,), name="text_body")
+            tags = keras.Input(shape=(num_tags,), name="tags")
+            features = layers.Concatenate()([title, text_body, tags])
+            return keras.Model([title, text_body, tags],
+                               [layers.Dense(1, activation="sigmoid", name="priority")(features),
+                                layers.Dense(num_departments, activation="softmax",
+                                             name="department")(features)])
+        """, "visible", ["expected 128,964 parameters", "x 64 for the shared layer"],
+        id="q2-no-shared-dense-layer"),
+    pytest.param("q3", """
+        add_even_head = buggy_add_even_head
+        """, "visible", ["raised ValueError", "get_layer('features').output"], id="q3-the-bug"),
+    pytest.param("q3", """
+        def add_even_head(digit_model):
+            features = layers.Dense(64, activation="relu")(digit_model.inputs[0])
+            is_even = layers.Dense(1, activation="sigmoid", name="is_even")(features)
+            return keras.Model(digit_model.inputs, [digit_model.outputs[0], is_even])
+        """, "visible", ["the parameter count", "only the 64 x 1 + 1 weights"],
+        id="q3-new-features-layer"),
+    pytest.param("q4", """
+        class MaxAbsoluteError(keras.metrics.Metric):
+            def __init__(self, name="max_abs_error", **kwargs):
+                super().__init__(name=name, **kwargs)
+                self.largest = self.add_variable(shape=(), initializer="zeros", name="largest")
+
+            def update_state(self, y_true, y_pred, sample_weight=None):
+                gaps = tf.abs(tf.cast(y_true, "float32") - tf.cast(y_pred, "float32"))
+                self.largest.assign(tf.reduce_max(gaps))
+
+            def result(self):
+                return self.largest
+
+            def reset_state(self):
+                self.largest.assign(0.0)
+        """, "visible", ["second, smaller batch", "keep the largest gap seen so far"],
+        id="q4-forgets-earlier-batches"),
+    pytest.param("q4", """
+        class MaxAbsoluteError(keras.metrics.Metric):
+            def __init__(self, name="max_abs_error", **kwargs):
+                super().__init__(name=name, **kwargs)
+                self.largest = self.add_variable(shape=(), initializer="zeros", name="largest")
+
+            def update_state(self, y_true, y_pred, sample_weight=None):
+                gaps = tf.abs(tf.cast(y_true, "float32") - tf.cast(y_pred, "float32"))
+                self.largest.assign(tf.maximum(self.largest, tf.reduce_max(gaps)))
+
+            def result(self):
+                return self.largest
+
+            def reset_state(self):
+                pass
+        """, "visible", ["after reset_state", "back to 0"], id="q4-reset-does-nothing"),
+    pytest.param("q5", """
+        metric_per_epoch = buggy_metric_per_epoch
+        """, "visible", ["expected 0.0, found 0.7071", "reset_state() at the start of every epoch"],
+        id="q5-the-bug"),
+    pytest.param("q5", """
+        def metric_per_epoch(metric, epochs):
+            values = []
+            for batches in epochs:
+                for y_true, y_pred in batches:
+                    metric.reset_state()
+                    metric.update_state(y_true, y_pred)
+                values.append(float(metric.result()))
+            return values
+        """, "visible", ["reset once per epoch, not after every batch"], id="q5-reset-every-batch"),
+    pytest.param("q5", """
+        def metric_per_epoch(metric, epochs):
+            values = []
+            for batches in epochs:
+                for y_true, y_pred in batches:
+                    metric.update_state(y_true, y_pred)
+                values.append(float(metric.result()))
+                metric.reset_state()
+            return values
+        """, "hidden", ["metric that had seen data before", "at the start of every epoch"],
+        id="q5-reset-after-each-epoch-only"),
+    pytest.param("q6", """
+        def make_callbacks(checkpoint_path):
+            return [keras.callbacks.EarlyStopping(monitor="val_loss", patience=2),
+                    keras.callbacks.ModelCheckpoint(checkpoint_path, monitor="val_loss",
+                                                    save_best_only=True)]
+        """, "visible", ["monitor and patience", "patience=3"], id="q6-patience-2"),
+    pytest.param("q6", """
+        def make_callbacks(checkpoint_path):
+            return [keras.callbacks.EarlyStopping(monitor="val_loss", patience=3),
+                    keras.callbacks.ModelCheckpoint(checkpoint_path)]
+        """, "visible", ["ModelCheckpoint's settings", "save_best_only=True"],
+        id="q6-keeps-every-epoch"),
+    pytest.param("q7", """
+        class BatchLossRecorder(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.losses = []
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.losses.append(float(logs["loss"]))
+        """, "visible", ["after a second fit", "make the list in on_train_begin"],
+        id="q7-list-made-once"),
+    pytest.param("q7", """
+        class BatchLossRecorder(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                self.losses = []
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.losses.append(float(logs["loss"]))
+        """, "visible", ["expected 8, found 2", "on_train_batch_end"], id="q7-once-per-epoch"),
+]
+
+
+@pytest.mark.parametrize(("question", "wrong_answer", "caught_by", "hint_parts"), WRONG_ANSWERS)
+def test_a_classic_wrong_answer_fails_with_a_hint(question, wrong_answer, caught_by, hint_parts,
+                                                   source_cells, given_namespace):
+    checks = given_namespace["checks"]
+    answer, check = QUESTIONS[question]
+    check_source = source_cells[check]["source"]
+    visible = HIDDEN.sub("", check_source)
+    if caught_by == "hidden":  # the visible checks pass; grading catches it
+        _run(given_namespace, wrong_answer, visible)
+    with pytest.raises(checks.CheckFailed) as failure:
+        _run(given_namespace, wrong_answer, visible if caught_by == "visible" else check_source)
+    message = str(failure.value)
+    assert "Hint:" in message
+    for part in hint_parts:
+        assert part in message, message
+
+
+def test_the_student_version_has_stubs_that_fail_with_a_hint(given_namespace):
+    checks = given_namespace["checks"]
+    released = _cells(RELEASE)
+    for question, (answer, check) in QUESTIONS.items():
+        assert "raise NotImplementedError()" in released[answer]["source"], question
+        assert "### BEGIN SOLUTION" not in released[answer]["source"]
+        assert "HIDDEN TESTS" not in released[check]["source"]
+        with pytest.raises(checks.CheckFailed) as failure:
+            _run(given_namespace, released[answer]["source"], released[check]["source"])
+        assert "not answered yet" in str(failure.value), (question, str(failure.value))
