@@ -1,0 +1,286 @@
+"""Chapter 09's exercises: every solution passes its checks (hidden tests included), the classic
+wrong answers fail with a hint that points at the mistake, the "find the bug" cells really show
+their bug, and the student version holds stubs that fail politely.
+
+The cells run in this process (one TensorFlow import for the whole module), in the order a
+learner runs them: setup, imports, the given cells, then an answer and its check cell, either as
+the learner sees it (visible checks only) or as the instructor grades it (hidden tests included).
+The format, the sync of the student version and its freedom from leaks are tested for every
+assignment in tests/test_exercises.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+
+import pytest
+
+from tests.conftest import ROOT
+
+ASSIGNMENT = "09_timeseries"
+SOURCE = ROOT / "exercises" / "source" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+RELEASE = ROOT / "exercises" / "release" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
+
+#: Locked cells that define what the questions use, in notebook order.
+GIVEN = ("setup", "imports", "q1_data", "q3_data", "q4_data", "q4_buggy", "q5_buggy")
+#: question -> (answer cell, check cell)
+QUESTIONS = {
+    "q1": ("q1_answer", "q1_forecast_dataset"),
+    "q2": ("q2_answer", "q2_normalize"),
+    "q3": ("q3_answer", "q3_naive_mae"),
+    "q4": ("q4_answer", "q4_rnn_forward"),
+    "q5": ("q5_answer", "q5_stacked_gru"),
+    "q6": ("q6_answer", "q6_recurrent_params"),
+}
+
+
+def _source(cell) -> str:
+    source = cell["source"]
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _cells(path):
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return {cell["metadata"]["nbgrader"]["grade_id"]: _source(cell) for cell in notebook["cells"]}
+
+
+def _metadata(path):
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return {cell["metadata"]["nbgrader"]["grade_id"]: (cell["cell_type"], cell["metadata"]["nbgrader"])
+            for cell in notebook["cells"]}
+
+
+@pytest.fixture(scope="module")
+def source_cells():
+    return _cells(SOURCE)
+
+
+@pytest.fixture(scope="module")
+def given_namespace(source_cells):
+    """The names a learner has after running the setup, import and given cells."""
+    namespace: dict = {}
+    for grade_id in GIVEN:
+        exec(source_cells[grade_id], namespace)
+    return namespace
+
+
+def _run(namespace, answer_source, check_source):
+    """Run an answer, then a check cell, in a copy of ``namespace``."""
+    scope = dict(namespace)
+    exec(textwrap.dedent(answer_source), scope)
+    exec(check_source, scope)
+    return scope
+
+
+def test_the_assignment_has_the_required_parts():
+    cells = _metadata(SOURCE)
+    graded = {gid: (kind, meta) for gid, (kind, meta) in cells.items() if meta.get("grade")}
+    autograded = [gid for gid, (kind, _) in graded.items() if kind == "code"]
+    written = [gid for gid, (kind, _) in graded.items() if kind == "markdown"]
+    assert sorted(autograded) == sorted(check for _, check in QUESTIONS.values())
+    assert written == ["q7_written"]
+    assert graded["q7_written"][1]["solution"] is True
+    assert all(meta["points"] == 2 for _, meta in graded.values())
+    assert [gid for gid in cells if gid.endswith("_buggy")] == ["q4_buggy", "q5_buggy"]
+    sources = _cells(SOURCE)
+    assert all("### BEGIN HIDDEN TESTS" in sources[gid] for gid in autograded)
+
+
+@pytest.mark.parametrize("question", sorted(QUESTIONS))
+def test_the_solution_passes_its_checks_and_hidden_tests(question, source_cells, given_namespace,
+                                                         capsys):
+    answer, check = QUESTIONS[question]
+    _run(given_namespace, source_cells[answer], source_cells[check])
+    printed = capsys.readouterr().out
+    assert printed.count("ok:") >= 3, printed
+    assert "CheckFailed" not in printed
+
+
+def test_the_find_the_bug_cells_show_their_bug(source_cells, capsys):
+    scope: dict = {}
+    for grade_id in GIVEN:
+        exec(source_cells[grade_id], scope)
+    printed = capsys.readouterr().out
+    assert "changing the first input changes the last output: False" in printed, printed
+    assert "ValueError:" in printed and "expected ndim=3, found ndim=2" in printed, printed
+    # the fixed layer does remember its first input
+    scope2 = dict(scope)
+    exec(textwrap.dedent(source_cells["q4_answer"]), scope2)
+    changed = scope["sequence"].copy()
+    changed[0] += 1.0
+    fixed = scope2["rnn_forward"]
+    args = (scope["W"], scope["U"], scope["b"])
+    assert abs(fixed(scope["sequence"], *args)[-1] - fixed(changed, *args)[-1]).max() > 1e-4
+
+
+# (question, answer, which check cell must catch it, words the hint must contain)
+WRONG_ANSWERS = [
+    pytest.param("q1", """
+        def make_forecast_dataset(data, temperature, sampling_rate, sequence_length, steps_ahead,
+                                  batch_size):
+            return keras.utils.timeseries_dataset_from_array(
+                data, targets=temperature, sampling_rate=sampling_rate,
+                sequence_length=sequence_length, batch_size=batch_size, shuffle=False)
+        """, "visible", ["expected 1039, found 1000.0", "pass temperature shifted by the delay"],
+        id="q1-targets-not-shifted"),
+    pytest.param("q1", """
+        def make_forecast_dataset(data, temperature, sampling_rate, sequence_length, steps_ahead,
+                                  batch_size):
+            delay = sampling_rate * (sequence_length + steps_ahead)
+            return keras.utils.timeseries_dataset_from_array(
+                data[:-delay], targets=temperature[delay:], sampling_rate=sampling_rate,
+                sequence_length=sequence_length, batch_size=batch_size, shuffle=False)
+        """, "visible", ["found 1042.0", "one step too far", "(sequence_length + steps_ahead - 1)"],
+        id="q1-delay-off-by-one-step"),
+    pytest.param("q1", """
+        def make_forecast_dataset(data, temperature, sampling_rate, sequence_length, steps_ahead,
+                                  batch_size):
+            delay = sampling_rate * (sequence_length + steps_ahead - 1)
+            return keras.utils.timeseries_dataset_from_array(
+                data[:-delay], targets=temperature[delay:], sequence_length=sequence_length,
+                batch_size=batch_size, shuffle=False)
+        """, "visible", ["the records in the first window", "every sampling_rate-th record"],
+        id="q1-sampling-rate-forgotten"),
+    pytest.param("q1", """
+        def make_forecast_dataset(data, temperature, sampling_rate, sequence_length, steps_ahead,
+                                  batch_size):
+            delay = sampling_rate * (sequence_length + steps_ahead - 1)
+            return keras.utils.timeseries_dataset_from_array(
+                data[:-delay], targets=temperature[delay:], sampling_rate=sampling_rate,
+                sequence_length=sequence_length, batch_size=batch_size, shuffle=True, seed=1)
+        """, "visible", ["the first window starts at record 0"], id="q1-shuffled"),
+    pytest.param("q2", """
+        def normalize(data, num_train):
+            mean, std = data.mean(axis=0), data.std(axis=0)
+            return (data - mean) / std, mean, std
+        """, "visible", ["statistics of the whole array", "data[:num_train] only"],
+        id="q2-whole-array-statistics"),
+    pytest.param("q2", """
+        def normalize(data, num_train):
+            mean, std = data[:num_train].mean(axis=0), data[:num_train].std(axis=0)
+            data -= mean
+            data /= std
+            return data, mean, std
+        """, "visible", ["series after the call", "do not subtract in place"], id="q2-in-place"),
+    pytest.param("q2", """
+        def normalize(data, num_train):
+            mean, std = data[:num_train].mean(axis=0), data[:num_train].std(axis=0)
+            return (data[:num_train] - mean) / std, mean, std
+        """, "visible", ["normalized column 0", "expected shape (4,), found (3,)",
+                         "transform every row"], id="q2-training-rows-only"),
+    pytest.param("q3", """
+        def naive_mae(dataset, mean, std, column):
+            errors = [np.abs(w[:, -1, column].numpy() - t.numpy()) for w, t in dataset]
+            return float(np.concatenate(errors).mean())
+        """, "visible", ["multiply by std[column] and add mean[column]"], id="q3-not-unnormalized"),
+    pytest.param("q3", """
+        def naive_mae(dataset, mean, std, column):
+            errors = [np.abs(w[:, 0, column].numpy() * std[column] + mean[column] - t.numpy())
+                      for w, t in dataset]
+            return float(np.concatenate(errors).mean())
+        """, "visible", ["windows[:, -1, column], not its first"], id="q3-first-step"),
+    pytest.param("q3", """
+        def naive_mae(dataset, mean, std, column):
+            errors = [np.abs(w[:, -1, column].numpy() * std[column] + mean[column] - t.numpy())
+                      for w, t in dataset]
+            return float(np.mean([batch.mean() for batch in errors]))
+        """, "visible", ["expected 1.7898319, found 1.79009", "average over windows, not over batches"],
+        id="q3-mean-of-batch-means"),
+    pytest.param("q3", """
+        def naive_mae(dataset, mean, std, column):
+            errors = [np.abs(w[:, -1, column].numpy() * std[column] + mean[column] - t.numpy())
+                      for w, t in dataset]
+            return np.concatenate(errors).mean()
+        """, "visible", ["the type of the result", "return a Python float"], id="q3-numpy-float"),
+    pytest.param("q4", """
+        rnn_forward = buggy_rnn_forward
+        """, "visible", ["found 0.0", "the state never changes", "state_t = output_t"],
+        id="q4-the-bug"),
+    pytest.param("q4", """
+        def rnn_forward(inputs, W, U, b):
+            state_t = np.zeros((W.shape[0],), dtype=inputs.dtype)
+            outputs = []
+            for input_t in inputs:
+                state_t = np.maximum(0, W @ input_t + U @ state_t + b)
+                outputs.append(state_t)
+            return np.stack(outputs)
+        """, "visible", ["output_t = tanh("], id="q4-relu-instead-of-tanh"),
+    pytest.param("q4", """
+        def rnn_forward(inputs, W, U, b):
+            state_t = np.zeros((W.shape[0],), dtype=inputs.dtype)
+            outputs = []
+            for input_t in inputs:
+                state_t = np.tanh(input_t @ W + state_t @ U + b)
+                outputs.append(state_t)
+            return np.stack(outputs)
+        """, "visible", ["raised ValueError", "output_t = tanh(W @ input_t"], id="q4-transposed-weights"),
+    pytest.param("q5", """
+        build_stacked_gru = buggy_build_stacked_gru
+        """, "visible", ["raised ValueError", "return_sequences=True on the first GRU"],
+        id="q5-the-bug"),
+    pytest.param("q5", """
+        def build_stacked_gru(sequence_length, num_features, units):
+            inputs = keras.Input(shape=(sequence_length, num_features))
+            x = layers.GRU(units, recurrent_dropout=0.5, return_sequences=True)(inputs)
+            x = layers.GRU(units, recurrent_dropout=0.5, return_sequences=True)(x)
+            x = layers.Dropout(0.5)(x)
+            return keras.Model(inputs, layers.Dense(1)(x))
+        """, "visible", ["expected output shape (None, 1), found (None, 120, 1)",
+                         "GRU (last output only)"], id="q5-both-return-sequences"),
+    pytest.param("q5", """
+        def build_stacked_gru(sequence_length, num_features, units):
+            inputs = keras.Input(shape=(sequence_length, num_features))
+            x = layers.GRU(units, return_sequences=True)(inputs)
+            x = layers.GRU(units)(x)
+            x = layers.Dropout(0.5)(x)
+            return keras.Model(inputs, layers.Dense(1)(x))
+        """, "hidden", ["recurrent dropout", "recurrent_dropout=0.5 in both"],
+        id="q5-no-recurrent-dropout"),
+    pytest.param("q6", """
+        def recurrent_param_count(kind, input_features, units):
+            transforms = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}[kind]
+            return transforms * units * (input_features + units + 1)
+        """, "visible", ["expected 1536, found 1488", "reset_after=True"], id="q6-gru-one-bias"),
+    pytest.param("q6", """
+        def recurrent_param_count(kind, input_features, units):
+            return units * (input_features + units + 1)
+        """, "visible", ["expected 1984, found 496", "four transforms"], id="q6-no-gates"),
+    pytest.param("q6", """
+        def recurrent_param_count(kind, input_features, units):
+            transforms = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}[kind]
+            extra = units if kind == "GRU" else 0
+            return np.int64(transforms * (units * (input_features + units + 1) + extra))
+        """, "visible", ["the type of the result", "return a Python int"], id="q6-numpy-int"),
+]
+
+
+@pytest.mark.parametrize(("question", "wrong_answer", "caught_by", "hint_parts"), WRONG_ANSWERS)
+def test_a_classic_wrong_answer_fails_with_a_hint(question, wrong_answer, caught_by, hint_parts,
+                                                   source_cells, given_namespace):
+    checks = given_namespace["checks"]
+    answer, check = QUESTIONS[question]
+    check_source = source_cells[check]
+    visible = HIDDEN.sub("", check_source)
+    if caught_by == "hidden":  # the visible checks pass; grading catches it
+        _run(given_namespace, wrong_answer, visible)
+    with pytest.raises(checks.CheckFailed) as failure:
+        _run(given_namespace, wrong_answer, visible if caught_by == "visible" else check_source)
+    message = str(failure.value)
+    assert "Hint:" in message
+    for part in hint_parts:
+        assert part in message, message
+
+
+def test_the_student_version_has_stubs_that_fail_with_a_hint(given_namespace):
+    checks = given_namespace["checks"]
+    released = _cells(RELEASE)
+    for question, (answer, check) in QUESTIONS.items():
+        assert "raise NotImplementedError()" in released[answer], question
+        assert "### BEGIN SOLUTION" not in released[answer]
+        assert "HIDDEN TESTS" not in released[check]
+        with pytest.raises(checks.CheckFailed) as failure:
+            _run(given_namespace, released[answer], released[check])
+        assert "not answered yet" in str(failure.value), (question, str(failure.value))
