@@ -1,0 +1,262 @@
+"""Chapter 08's exercises: every solution passes its checks (hidden tests included), the classic
+wrong answers fail with a hint that points at the mistake, the "find the bug" cells really show
+their bug, and the student version holds stubs that fail politely.
+
+The cells run in this process (one TensorFlow import for the whole module), in the order a
+learner runs them: setup, imports, the given cells, then an answer and its check cell, either as
+the learner sees it (visible checks only) or as the instructor grades it (hidden tests included).
+The format, the sync of the student version and its freedom from leaks are tested for every
+assignment in tests/test_exercises.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+
+import pytest
+
+from tests.conftest import ROOT
+
+ASSIGNMENT = "08_convnets"
+SOURCE = ROOT / "exercises" / "source" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+RELEASE = ROOT / "exercises" / "release" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
+
+#: Locked cells that define what the questions use, in notebook order.
+GIVEN = ("setup", "imports", "q3_buggy", "q5_buggy")
+#: question -> (answer cell, check cell)
+QUESTIONS = {
+    "q1": ("q1_answer", "q1_conv_output_shape"),
+    "q2": ("q2_answer", "q2_convolve2d"),
+    "q3": ("q3_answer", "q3_build_mnist_convnet"),
+    "q4": ("q4_answer", "q4_conv_params"),
+    "q5": ("q5_answer", "q5_residual_block"),
+    "q6": ("q6_answer", "q6_gradcam_heatmap"),
+}
+
+
+def _cells(path):
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return {cell["metadata"]["nbgrader"]["grade_id"]: cell for cell in notebook["cells"]}
+
+
+@pytest.fixture(scope="module")
+def source_cells():
+    return _cells(SOURCE)
+
+
+@pytest.fixture(scope="module")
+def given_namespace(source_cells):
+    """The names a learner has after running the setup, import and given cells."""
+    namespace: dict = {}
+    for grade_id in GIVEN:
+        exec(source_cells[grade_id]["source"], namespace)
+    return namespace
+
+
+def _run(namespace, answer_source, check_source):
+    """Run an answer, then a check cell, in a copy of ``namespace``."""
+    scope = dict(namespace)
+    exec(textwrap.dedent(answer_source), scope)
+    exec(check_source, scope)
+    return scope
+
+
+def test_the_assignment_has_the_required_parts(source_cells):
+    graded = {gid: cell for gid, cell in source_cells.items()
+              if cell["metadata"]["nbgrader"].get("grade")}
+    autograded = [gid for gid, cell in graded.items() if cell["cell_type"] == "code"]
+    written = [gid for gid, cell in graded.items() if cell["cell_type"] == "markdown"]
+    assert sorted(autograded) == sorted(check for _, check in QUESTIONS.values())
+    assert written == ["q7_written"]
+    assert graded["q7_written"]["metadata"]["nbgrader"]["solution"] is True
+    assert all(cell["metadata"]["nbgrader"]["points"] == 2 for cell in graded.values())
+    assert [gid for gid in source_cells if gid.endswith("_buggy")] == ["q3_buggy", "q5_buggy"]
+    assert all("### BEGIN HIDDEN TESTS" in graded[gid]["source"] for gid in autograded)
+
+
+@pytest.mark.parametrize("question", sorted(QUESTIONS))
+def test_the_solution_passes_its_checks_and_hidden_tests(question, source_cells, given_namespace,
+                                                         capsys):
+    answer, check = QUESTIONS[question]
+    _run(given_namespace, source_cells[answer]["source"], source_cells[check]["source"])
+    printed = capsys.readouterr().out
+    assert printed.count("ok:") >= 2, printed
+    assert "CheckFailed" not in printed
+
+
+def test_the_find_the_bug_cells_show_their_bug(source_cells, capsys):
+    scope: dict = {}
+    for grade_id in GIVEN:
+        exec(source_cells[grade_id]["source"], scope)
+    printed = capsys.readouterr().out
+    # without Flatten, Dense gives one softmax per position of the 3x3 maps
+    assert "output shape: (None, 3, 3, 10)" in printed, printed
+    # without padding="same" the 12x12 maps cannot be added to the 16x16 input
+    assert "ValueError:" in printed and "(12, 12, 8)" in printed and "(16, 16, 3)" in printed, printed
+
+
+_VALID_ONLY = """
+    def conv_output_shape(height, width, filters, kernel_size, strides=1, padding="valid"):
+        return ((height - kernel_size) // strides + 1, (width - kernel_size) // strides + 1, filters)
+    """
+_NO_PLUS_ONE = """
+    def conv_output_shape(height, width, filters, kernel_size, strides=1, padding="valid"):
+        if padding == "same":
+            return (-(-height // strides), -(-width // strides), filters)
+        return ((height - kernel_size) // strides, (width - kernel_size) // strides, filters)
+    """
+_SAME_IGNORES_STRIDES = """
+    def conv_output_shape(height, width, filters, kernel_size, strides=1, padding="valid"):
+        if padding == "same":
+            return (height, width, filters)
+        return ((height - kernel_size) // strides + 1, (width - kernel_size) // strides + 1, filters)
+    """
+_FLOATS = """
+    def conv_output_shape(height, width, filters, kernel_size, strides=1, padding="valid"):
+        if padding == "same":
+            return (float(-(-height // strides)), float(-(-width // strides)), filters)
+        return (float((height - kernel_size) // strides + 1), float((width - kernel_size) // strides + 1),
+                filters)
+    """
+_FLIPPED = """
+    def convolve2d(image, kernel):
+        kernel = np.asarray(kernel)[::-1, ::-1]
+        rows = image.shape[0] - kernel.shape[0] + 1
+        cols = image.shape[1] - kernel.shape[1] + 1
+        return np.array([[np.sum(image[i:i + kernel.shape[0], j:j + kernel.shape[1]] * kernel)
+                          for j in range(cols)] for i in range(rows)])
+    """
+_SAME_PADDED = """
+    def convolve2d(image, kernel):
+        kernel = np.asarray(kernel, dtype=float)
+        padded = np.pad(image, ((0, kernel.shape[0] - 1), (0, kernel.shape[1] - 1)))
+        return np.array([[np.sum(padded[i:i + kernel.shape[0], j:j + kernel.shape[1]] * kernel)
+                          for j in range(image.shape[1])] for i in range(image.shape[0])])
+    """
+_NO_FLATTEN_GAP = """
+    def build_mnist_convnet():
+        inputs = keras.Input(shape=(28, 28, 1))
+        x = layers.MaxPooling2D(2)(layers.Conv2D(32, 3, activation="relu")(inputs))
+        x = layers.MaxPooling2D(2)(layers.Conv2D(64, 3, activation="relu")(x))
+        x = layers.GlobalAveragePooling2D()(layers.Conv2D(128, 3, activation="relu")(x))
+        return keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
+    """
+_NO_BIASES = """
+    def conv_params(kernel_size, in_channels, filters, separable=False):
+        if separable:
+            return kernel_size * kernel_size * in_channels + in_channels * filters
+        return kernel_size * kernel_size * in_channels * filters
+    """
+_DEPTHWISE_PER_FILTER = """
+    def conv_params(kernel_size, in_channels, filters, separable=False):
+        if separable:
+            return kernel_size * kernel_size * in_channels * filters + in_channels * filters + filters
+        return kernel_size * kernel_size * in_channels * filters + filters
+    """
+_SEPARABLE_IGNORED = """
+    def conv_params(kernel_size, in_channels, filters, separable=False):
+        return kernel_size * kernel_size * in_channels * filters + filters
+    """
+_ALWAYS_PROJECTS = """
+    def residual_block(x, filters):
+        shortcut = layers.Conv2D(filters, 1)(x)
+        x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
+        x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
+        return layers.add([x, shortcut])
+    """
+_VALID_WITH_PROJECTION = """
+    def residual_block(x, filters):
+        shortcut = layers.Conv2D(filters, 1)(x) if x.shape[-1] != filters else x
+        x = layers.Conv2D(filters, 3, activation="relu")(x)
+        x = layers.Conv2D(filters, 3, activation="relu")(x)
+        return layers.add([x, shortcut])
+    """
+_NO_RELU = """
+    def gradcam_heatmap(conv_maps, gradients):
+        heat = (conv_maps * gradients.mean(axis=(0, 1))).sum(axis=-1)
+        return heat / np.abs(heat).max() if np.abs(heat).max() > 0 else heat
+    """
+_DIVIDES_BY_ZERO = """
+    def gradcam_heatmap(conv_maps, gradients):
+        heat = np.maximum((conv_maps * gradients.mean(axis=(0, 1))).sum(axis=-1), 0)
+        return heat / heat.max()
+    """
+_WEIGHTS_NOT_AVERAGED = """
+    def gradcam_heatmap(conv_maps, gradients):
+        heat = np.maximum((conv_maps * gradients).sum(axis=-1), 0)
+        return heat / heat.max() if heat.max() > 0 else heat
+    """
+
+# (question, answer, which check cell must catch it, words the hint must contain)
+WRONG_ANSWERS = [
+    pytest.param("q1", _VALID_ONLY, "visible", ["padding='same'", "ceil(n / strides)"],
+                 id="q1-same-padding-ignored"),
+    pytest.param("q1", _NO_PLUS_ONE, "visible", ["expected 26, found 25", "fits 26 times"],
+                 id="q1-forgets-plus-one"),
+    pytest.param("q1", _SAME_IGNORES_STRIDES, "visible", ["strides also shrink a 'same' map"],
+                 id="q1-same-ignores-strides"),
+    pytest.param("q1", _FLOATS, "hidden", ["the types of the three sizes", "use //, not /"],
+                 id="q1-float-sizes"),
+    pytest.param("q2", "convolve2d = lambda image, kernel: image", "visible", ["Keras does not flip"],
+                 id="q2-returns-the-image"),
+    pytest.param("q2", _FLIPPED, "visible", ["you flipped the kernel", "cross-correlation"],
+                 id="q2-flipped-kernel"),
+    pytest.param("q2", _SAME_PADDED, "visible", ["expected shape (4, 3)", "Keras does not flip"],
+                 id="q2-padded-to-same-size"),
+    pytest.param("q3", "build_mnist_convnet = buggy_mnist_convnet", "visible",
+                 ["expected output shape (None, 10), found (None, 3, 3, 10)", "layers.Flatten()"],
+                 id="q3-the-bug"),
+    pytest.param("q3", _NO_FLATTEN_GAP, "visible", ["expected 104,202 parameters, found 93,962"],
+                 id="q3-global-pooling-instead-of-flatten"),
+    pytest.param("q4", _NO_BIASES, "visible", ["left out the biases"], id="q4-no-biases"),
+    pytest.param("q4", _DEPTHWISE_PER_FILTER, "visible", ["one 3x3 filter per input channel"],
+                 id="q4-depthwise-per-filter"),
+    pytest.param("q4", _SEPARABLE_IGNORED, "visible", ["expected 8896, found 73856",
+                                                       "depthwise 3 x 3 x 64, pointwise 64 x 128"],
+                 id="q4-separable-ignored"),
+    pytest.param("q5", "residual_block = buggy_residual_block", "visible",
+                 ["raised ValueError", "padding='same'"], id="q5-the-bug"),
+    pytest.param("q5", _VALID_WITH_PROJECTION, "visible", ["raised ValueError", "padding='same'"],
+                 id="q5-projection-but-valid-padding"),
+    pytest.param("q5", _ALWAYS_PROJECTS, "visible", ["8 channels, 8 filters", "only when its channels differ"],
+                 id="q5-always-projects"),
+    pytest.param("q6", _NO_RELU, "visible", ["keep only the positive part"], id="q6-no-relu"),
+    pytest.param("q6", _DIVIDES_BY_ZERO, "visible", ["do not divide by a maximum of 0"],
+                 id="q6-divides-by-zero"),
+    pytest.param("q6", _WEIGHTS_NOT_AVERAGED, "hidden", ["random 5x4 heatmap"],
+                 id="q6-gradients-not-averaged"),
+]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")
+@pytest.mark.parametrize(("question", "wrong_answer", "caught_by", "hint_parts"), WRONG_ANSWERS)
+def test_a_classic_wrong_answer_fails_with_a_hint(question, wrong_answer, caught_by, hint_parts,
+                                                   source_cells, given_namespace):
+    checks = given_namespace["checks"]
+    answer, check = QUESTIONS[question]
+    check_source = source_cells[check]["source"]
+    visible = HIDDEN.sub("", check_source)
+    if caught_by == "hidden":  # the visible checks pass; grading catches it
+        _run(given_namespace, wrong_answer, visible)
+    with pytest.raises(checks.CheckFailed) as failure:
+        _run(given_namespace, wrong_answer, visible if caught_by == "visible" else check_source)
+    message = str(failure.value)
+    if caught_by == "visible":
+        assert "Hint:" in message
+    for part in hint_parts:
+        assert part in message, message
+
+
+def test_the_student_version_has_stubs_that_fail_with_a_hint(given_namespace):
+    checks = given_namespace["checks"]
+    released = _cells(RELEASE)
+    for question, (answer, check) in QUESTIONS.items():
+        assert "raise NotImplementedError()" in released[answer]["source"], question
+        assert "### BEGIN SOLUTION" not in released[answer]["source"]
+        assert "HIDDEN TESTS" not in released[check]["source"]
+        with pytest.raises(checks.CheckFailed) as failure:
+            _run(given_namespace, released[answer]["source"], released[check]["source"])
+        assert "not answered yet" in str(failure.value), (question, str(failure.value))
