@@ -1,0 +1,326 @@
+"""Chapter 07's exercises: every solution passes its checks (hidden tests included), the classic
+wrong answers fail with a hint that points at the mistake, the "find the bug" cells really show
+their bug, and the student version holds stubs that fail politely.
+
+The cells run in this process (one TensorFlow import for the whole module), in the order a
+learner runs them: setup, imports, the given cells, then an answer and its check cell, either as
+the learner sees it (visible checks only) or as the instructor grades it (hidden tests included).
+The format, the sync of the student version and its freedom from leaks are tested for every
+assignment in tests/test_exercises.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+
+import pytest
+
+from tests.conftest import ROOT
+
+ASSIGNMENT = "07_custom_training"
+SOURCE = ROOT / "exercises" / "source" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+RELEASE = ROOT / "exercises" / "release" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
+
+#: Locked cells that define what the questions use, in notebook order.
+GIVEN = ("setup", "imports", "q4_data", "q4_buggy", "q5_buggy")
+#: Given cells whose functions look up the learner's answer (q7_data calls ClippingModel), so they
+#: run in each answer's own scope, just before it.
+GIVEN_WITH_ANSWER = {"q7": "q7_data"}
+#: question -> (answer cell, check cell)
+QUESTIONS = {
+    "q1": ("q1_answer", "q1_quantile_loss"),
+    "q2": ("q2_answer", "q2_clip_layer"),
+    "q3": ("q3_answer", "q3_random_scale"),
+    "q4": ("q4_answer", "q4_train_step"),
+    "q5": ("q5_answer", "q5_power_sums"),
+    "q6": ("q6_answer", "q6_activity_penalty"),
+    "q7": ("q7_answer", "q7_clipping_model"),
+}
+
+
+def _cells(path):
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return {cell["metadata"]["nbgrader"]["grade_id"]: cell for cell in notebook["cells"]}
+
+
+def _given_with(question, cells):
+    grade_id = GIVEN_WITH_ANSWER.get(question)
+    return cells[grade_id]["source"] if grade_id else ""
+
+
+@pytest.fixture(scope="module")
+def source_cells():
+    return _cells(SOURCE)
+
+
+@pytest.fixture(scope="module")
+def given_namespace(source_cells):
+    """The names a learner has after running the setup, import and given cells."""
+    namespace: dict = {}
+    for grade_id in GIVEN:
+        exec(source_cells[grade_id]["source"], namespace)
+    return namespace
+
+
+def _run(namespace, answer_source, check_source, given_source=""):
+    """Run a given cell, an answer, then a check cell, in a copy of ``namespace``."""
+    scope = dict(namespace)
+    exec(given_source, scope)
+    exec(textwrap.dedent(answer_source), scope)
+    exec(check_source, scope)
+    return scope
+
+
+def test_the_assignment_has_the_required_parts(source_cells):
+    graded = {gid: cell for gid, cell in source_cells.items()
+              if cell["metadata"]["nbgrader"].get("grade")}
+    autograded = [gid for gid, cell in graded.items() if cell["cell_type"] == "code"]
+    written = [gid for gid, cell in graded.items() if cell["cell_type"] == "markdown"]
+    assert sorted(autograded) == sorted(check for _, check in QUESTIONS.values())
+    assert written == ["q8_written"]
+    assert graded["q8_written"]["metadata"]["nbgrader"]["solution"] is True
+    assert all(cell["metadata"]["nbgrader"]["points"] == 2 for cell in graded.values())
+    assert [gid for gid in source_cells if gid.endswith("_buggy")] == ["q4_buggy", "q5_buggy"]
+    assert all("### BEGIN HIDDEN TESTS" in graded[gid]["source"] for gid in autograded)
+
+
+@pytest.mark.parametrize("question", sorted(QUESTIONS))
+def test_the_solution_passes_its_checks_and_hidden_tests(question, source_cells, given_namespace,
+                                                         capsys):
+    answer, check = QUESTIONS[question]
+    _run(given_namespace, source_cells[answer]["source"], source_cells[check]["source"],
+         _given_with(question, source_cells))
+    printed = capsys.readouterr().out
+    assert printed.count("ok:") >= 3, printed
+    assert "ok:" in printed.strip().splitlines()[-1], "the last hidden test printed no ok line"
+
+
+def test_the_find_the_bug_cells_show_their_bug(source_cells, capsys):
+    scope: dict = {}
+    for grade_id in GIVEN:
+        exec(source_cells[grade_id]["source"], scope)
+    printed = capsys.readouterr().out
+    assert "moving mean after 5 steps: [0.0, 0.0, 0.0]" in printed, printed
+    assert "5 traces for 5 calls: [1.0, 1.5, 2.0, 2.5, 3.0]" in printed, printed
+
+
+# (question, answer, which check cell must catch it, words the hint must contain)
+WRONG_ANSWERS = [
+    pytest.param("q1", """
+        class QuantileLoss(keras.losses.Loss):
+            def __init__(self, quantile=0.5, **kwargs):
+                super().__init__(**kwargs)
+                self.quantile = quantile
+
+            def call(self, y_true, y_pred):
+                error = y_pred - y_true
+                return tf.maximum(self.quantile * error, (self.quantile - 1.0) * error)
+
+            def get_config(self):
+                return {**super().get_config(), "quantile": self.quantile}
+        """, "visible", ["expected 1.05, found 1.4499", "you computed y_pred - y_true"],
+        id="q1-error-sign-swapped"),
+    pytest.param("q1", """
+        class QuantileLoss(keras.losses.Loss):
+            def __init__(self, quantile=0.5, **kwargs):
+                super().__init__(**kwargs)
+                self.quantile = quantile
+
+            def call(self, y_true, y_pred):
+                error = y_true - y_pred
+                return tf.maximum(self.quantile * error, (self.quantile - 1.0) * error)
+        """, "visible", ["get_config()['quantile']", "{**super().get_config(), 'quantile'"],
+        id="q1-no-get-config"),
+    pytest.param("q2", """
+        @keras.saving.register_keras_serializable(package="exercises07")
+        class Clip(keras.layers.Layer):
+            def __init__(self, low, high, **kwargs):
+                super().__init__(**kwargs)
+                self.low, self.high = low, high
+
+            def call(self, inputs):
+                return tf.clip_by_value(inputs, self.low, self.high)
+
+            def get_config(self):
+                return {"low": self.low}
+        """, "visible", ["keras.models.load_model", "raised TypeError",
+                         "get_config must return low and high"],
+        id="q2-get-config-forgets-high"),
+    pytest.param("q2", """
+        @keras.saving.register_keras_serializable(package="exercises07")
+        class Clip(keras.layers.Layer):
+            def __init__(self, low, high, **kwargs):
+                super().__init__(**kwargs)
+                self.low, self.high = low, high
+
+            def call(self, inputs):
+                return tf.minimum(inputs, self.high)
+
+            def get_config(self):
+                return {**super().get_config(), "low": self.low, "high": self.high}
+        """, "visible", ["Clip(-1, 2)", "clip from below and from above"], id="q2-only-from-above"),
+    pytest.param("q3", """
+        class RandomScale(keras.layers.Layer):
+            def __init__(self, amount, **kwargs):
+                super().__init__(**kwargs)
+                self.amount = amount
+
+            def call(self, inputs, training=False):
+                return inputs * tf.random.uniform(tf.shape(inputs), 1 - self.amount,
+                                                  1 + self.amount)
+        """, "visible", ["a plain call (inference)", "unless training is True"],
+        id="q3-noise-at-inference"),
+    pytest.param("q3", """
+        class RandomScale(keras.layers.Layer):
+            def __init__(self, amount, **kwargs):
+                super().__init__(**kwargs)
+                self.amount = amount
+
+            def call(self, inputs, training=False):
+                if not training:
+                    return inputs
+                return inputs * tf.random.uniform((), 1 - self.amount, 1 + self.amount)
+        """, "visible", ["differ from entry to entry", "tf.shape(inputs)"],
+        id="q3-one-factor-for-all"),
+    pytest.param("q3", """
+        class RandomScale(keras.layers.Layer):
+            def __init__(self, amount, **kwargs):
+                super().__init__(**kwargs)
+                self.amount = amount
+
+            def call(self, inputs, training=False):
+                if not training:
+                    return inputs
+                factors = np.random.uniform(1 - self.amount, 1 + self.amount, size=inputs.shape)
+                return inputs * factors.astype("float32")
+        """, "hidden", ["fit() of a model with RandomScale", "not NumPy"], id="q3-numpy-draw"),
+    pytest.param("q4", """
+        train_step = buggy_train_step
+        """, "visible", ["train_step(...)", "training=True inside the step"], id="q4-the-bug"),
+    pytest.param("q4", """
+        def train_step(model, optimizer, loss_fn, inputs, targets):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(loss_fn(targets, model(inputs, training=True)))
+            gradients = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply(gradients, model.trainable_variables)
+            return loss
+        """, "hidden", ["the loss with a regularized layer", "model.losses"],
+        id="q4-model-losses-left-out"),
+    pytest.param("q5", """
+        @tf.function
+        def power_sum(values, exponent):
+            return tf.reduce_sum(values ** exponent)
+
+
+        def power_sums(values, exponents):
+            return [float(power_sum(values, exponent)) for exponent in exponents]
+        """, "visible", ["(found 7)", "tf.constant(exponent, dtype=tf.float32)"],
+        id="q5-the-bug-python-floats"),
+    pytest.param("q5", """
+        @tf.function
+        def power_sum(values, exponent):
+            return tf.reduce_sum(values ** exponent)
+
+
+        def power_sums(values, exponents):
+            return [power_sum(values, tf.constant(exponent)) for exponent in exponents]
+        """, "hidden", ["Python floats", "float(...)"], id="q5-tensors-returned"),
+    pytest.param("q6", """
+        class ActivityPenalty(keras.layers.Layer):
+            def __init__(self, rate, **kwargs):
+                super().__init__(**kwargs)
+                self.rate = rate
+
+            def call(self, inputs):
+                return inputs
+        """, "visible", ["the number of entries in layer.losses", "self.add_loss"],
+        id="q6-no-add-loss"),
+    pytest.param("q6", """
+        class ActivityPenalty(keras.layers.Layer):
+            def __init__(self, rate, **kwargs):
+                super().__init__(**kwargs)
+                self.rate = rate
+
+            def call(self, inputs):
+                self.add_loss(self.rate * tf.reduce_sum(tf.square(inputs)))
+                return inputs
+        """, "visible", ["expected 0.75, found 3", "tf.reduce_mean"], id="q6-sum-not-mean"),
+    pytest.param("q6", """
+        class ActivityPenalty(keras.layers.Layer):
+            def __init__(self, rate, **kwargs):
+                super().__init__(**kwargs)
+                self.rate = rate
+
+            def call(self, inputs):
+                penalty = self.rate * tf.reduce_mean(tf.square(inputs))
+                self.add_loss(penalty)
+                return penalty
+        """, "visible", ["return the inputs themselves"], id="q6-returns-the-penalty"),
+]
+
+CLIPPING_MODEL = """
+class ClippingModel(keras.Model):
+    def __init__(self, clip_norm=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.clip_norm = clip_norm
+
+    def train_step(self, data):
+        inputs, targets = data
+        with tf.GradientTape() as tape:
+            predictions = self(inputs, training=True)
+            loss = self.compute_loss(x=inputs, y=targets, y_pred=predictions)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        gradients = {clipping}
+        self.optimizer.apply(gradients, self.trainable_variables)
+        {tracking}
+        return self.compute_metrics(inputs, targets, predictions)
+"""
+TRACKING = "[metric.update_state(loss) for metric in self.metrics if metric.name == 'loss']"
+WRONG_ANSWERS += [
+    pytest.param("q7", CLIPPING_MODEL.format(clipping="gradients", tracking=TRACKING), "visible",
+                 ["the size of the step", "tf.clip_by_global_norm(gradients, self.clip_norm)"],
+                 id="q7-no-clipping"),
+    pytest.param("q7", CLIPPING_MODEL.format(
+        clipping="[tf.clip_by_norm(gradient, self.clip_norm) for gradient in gradients]",
+        tracking=TRACKING), "visible", ["the size of the step", "found 0.7071"],
+        id="q7-each-gradient-clipped-alone"),
+    pytest.param("q7", CLIPPING_MODEL.format(
+        clipping="tf.clip_by_global_norm(gradients, self.clip_norm)[0]", tracking="pass"),
+        "visible", ["the loss of the first step", "expected 2050.0, found 0.0", "named 'loss'"],
+        id="q7-loss-tracker-not-updated"),
+]
+
+
+@pytest.mark.parametrize(("question", "wrong_answer", "caught_by", "hint_parts"), WRONG_ANSWERS)
+def test_a_classic_wrong_answer_fails_with_a_hint(question, wrong_answer, caught_by, hint_parts,
+                                                   source_cells, given_namespace):
+    checks = given_namespace["checks"]
+    answer, check = QUESTIONS[question]
+    check_source = source_cells[check]["source"]
+    visible = HIDDEN.sub("", check_source)
+    given = _given_with(question, source_cells)
+    if caught_by == "hidden":  # the visible checks pass; grading catches it
+        _run(given_namespace, wrong_answer, visible, given)
+    with pytest.raises(checks.CheckFailed) as failure:
+        _run(given_namespace, wrong_answer, visible if caught_by == "visible" else check_source,
+             given)
+    message = str(failure.value)
+    assert "Hint:" in message
+    for part in hint_parts:
+        assert part in message, message
+
+
+def test_the_student_version_has_stubs_that_fail_with_a_hint(given_namespace, source_cells):
+    checks = given_namespace["checks"]
+    released = _cells(RELEASE)
+    for question, (answer, check) in QUESTIONS.items():
+        assert "raise NotImplementedError()" in released[answer]["source"], question
+        assert "### BEGIN SOLUTION" not in released[answer]["source"]
+        assert "HIDDEN TESTS" not in released[check]["source"]
+        with pytest.raises(checks.CheckFailed) as failure:
+            _run(given_namespace, released[answer]["source"], released[check]["source"],
+                 _given_with(question, source_cells))
+        assert "not answered yet" in str(failure.value), (question, str(failure.value))
