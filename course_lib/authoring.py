@@ -73,13 +73,24 @@ def write(notebook: dict[str, Any], path: str | os.PathLike[str]) -> None:
 
 
 def _clean_outputs(outputs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    cleaned = []
+    """Outputs without counts; consecutive prints to one stream become one output.
+
+    A kernel may deliver one cell's printed text in several pieces, depending on timing; merged,
+    the stored output is the same on every run.
+    """
+    cleaned: list[dict[str, Any]] = []
     for output in outputs:
         output = copy.deepcopy(output)
         if "execution_count" in output:
             output["execution_count"] = None
         if output.get("output_type") == "stream":
             output.pop("metadata", None)
+            text = output.get("text", "")
+            output["text"] = "".join(text) if isinstance(text, list) else text
+            previous = cleaned[-1] if cleaned else {}
+            if previous.get("output_type") == "stream" and previous.get("name") == output.get("name"):
+                previous["text"] += output["text"]
+                continue
         cleaned.append(output)
     return cleaned
 

@@ -51,6 +51,14 @@ def test_clean_keeps_only_checked_outputs_and_drops_counts():
     assert authoring.problems(cleaned) == []
 
 
+def test_clean_merges_prints_split_across_stream_messages():
+    pieces = [{"output_type": "stream", "name": "stdout", "text": ["(2, 3)\n", "(4,"]},
+              {"output_type": "stream", "name": "stdout", "text": " 5)\n"},
+              {"output_type": "stream", "name": "stderr", "text": "warning\n"}]
+    cell = authoring.clean(_notebook(_code("# NBVAL_CHECK_OUTPUT\nprint(1)", pieces)))["cells"][0]
+    assert [output["text"] for output in cell["outputs"]] == ["(2, 3)\n(4, 5)\n", "warning\n"]
+
+
 def test_problems_name_what_is_wrong():
     notebook = _notebook(_code("print('no setup')", [STREAM], count=3))
     found = " | ".join(authoring.problems(notebook))
