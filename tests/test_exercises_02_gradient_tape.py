@@ -11,24 +11,24 @@ assignment in tests/test_exercises.py.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.exercise_harness import (
+    HIDDEN,
+    SOLUTION_MARKERS,
+    notebook_paths,
+    quiet_locked_namespace,
+    read_cells,
+    run_answer_printing,
+    without_solution_markers,
+)
+from tests.exercise_harness import cell_source as _source
 
 ASSIGNMENT = "02_gradient_tape"
-SOURCE = ROOT / "exercises" / "source" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
-RELEASE = ROOT / "exercises" / "release" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
-
-SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
-HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
+SOURCE, RELEASE = notebook_paths(ASSIGNMENT)
 
 #: question -> (answer cell, check cell)
 QUESTIONS = {
@@ -162,52 +162,17 @@ def safe_norm(vector):
 ]
 
 
-def _source(cell: dict[str, Any]) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
-
-
-def _cells(path: Path) -> dict[str, dict[str, Any]]:
-    notebook = json.loads(path.read_text(encoding="utf-8"))
-    return {cell["metadata"]["nbgrader"]["grade_id"]: cell for cell in notebook["cells"]}
-
-
-def _without_markers(text: str) -> str:
-    return "\n".join(line for line in text.splitlines() if line.strip() not in SOLUTION_MARKERS)
-
-
 @pytest.fixture(scope="module")
 def source_cells() -> dict[str, dict[str, Any]]:
-    return _cells(SOURCE)
+    return read_cells(SOURCE)
 
 
 @pytest.fixture(scope="module")
 def given_namespace(source_cells) -> Iterator[dict[str, Any]]:
     """A namespace after running every locked code cell that is neither an answer nor a check:
     setup, imports, data and the buggy code the find-the-bug questions show."""
-    from course_lib import runtime
-
-    before = runtime._current  # the setup cell records its run; other tests must not see it
-    namespace: dict[str, Any] = {"__name__": "__main__"}
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            for cell in source_cells.values():
-                nbgrader = cell["metadata"]["nbgrader"]
-                if cell["cell_type"] == "code" and not (nbgrader["solution"] or nbgrader["grade"]):
-                    exec(compile(_source(cell), cell["id"], "exec"), namespace)
+    with quiet_locked_namespace(source_cells) as namespace:
         yield namespace
-    finally:
-        runtime._current = before
-
-
-def _run(namespace: dict[str, Any], answer: str, check: str) -> str:
-    """Run an answer then a check cell in a copy of ``namespace``; return what was printed."""
-    namespace = dict(namespace)
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(compile(answer, "answer", "exec"), namespace)
-        exec(compile(check, "check", "exec"), namespace)
-    return printed.getvalue()
 
 
 def test_the_assignment_has_the_questions_the_format_asks_for(source_cells):
@@ -226,7 +191,7 @@ def test_the_assignment_has_the_questions_the_format_asks_for(source_cells):
 
 
 def test_the_student_version_hides_solutions_and_hidden_tests(source_cells):
-    released = _cells(RELEASE)
+    released = read_cells(RELEASE)
     assert list(released) == list(source_cells), "the student version has other cells"
     text = RELEASE.read_text(encoding="utf-8")
     for marker in (*SOLUTION_MARKERS, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
@@ -249,8 +214,9 @@ def test_the_student_version_hides_solutions_and_hidden_tests(source_cells):
 def test_the_solution_passes_its_checks_hidden_tests_included(question, source_cells,
                                                               given_namespace):
     answer, check = QUESTIONS[question]
-    printed = _run(given_namespace, _without_markers(_source(source_cells[answer])),
-                   _without_markers(_source(source_cells[check])))
+    printed = run_answer_printing(given_namespace,
+                                  without_solution_markers(_source(source_cells[answer])),
+                                  without_solution_markers(_source(source_cells[check])))
     assert printed.count("ok:") >= 2, printed
 
 
@@ -259,9 +225,9 @@ def test_an_unanswered_question_says_so(question, given_namespace):
     from course_lib.checks import CheckFailed
 
     answer, check = QUESTIONS[question]
-    released = _cells(RELEASE)
+    released = read_cells(RELEASE)
     with pytest.raises(CheckFailed, match="not answered yet"):
-        _run(given_namespace, _source(released[answer]), _source(released[check]))
+        run_answer_printing(given_namespace, _source(released[answer]), _source(released[check]))
 
 
 @pytest.mark.parametrize(("question", "wrong_answer", "caught_by", "hint"), WRONG_ANSWERS)
@@ -270,13 +236,14 @@ def test_a_classic_mistake_fails_with_a_hint(question, wrong_answer, caught_by, 
     from course_lib.checks import CheckFailed
 
     _, check = QUESTIONS[question]
-    full_check = _without_markers(_source(source_cells[check]))
+    full_check = without_solution_markers(_source(source_cells[check]))
     visible_check = HIDDEN.sub("", _source(source_cells[check]))
     if caught_by == "hidden":  # the learner's visible checks pass; the grader's do not
-        printed = _run(given_namespace, wrong_answer, visible_check)
+        printed = run_answer_printing(given_namespace, wrong_answer, visible_check)
         assert "ok:" in printed
     with pytest.raises(CheckFailed) as failure:
-        _run(given_namespace, wrong_answer, full_check if caught_by == "hidden" else visible_check)
+        run_answer_printing(given_namespace, wrong_answer,
+                            full_check if caught_by == "hidden" else visible_check)
     message = str(failure.value)
     assert "\nHint: " in message and hint in message.split("\nHint: ", 1)[1], message
 

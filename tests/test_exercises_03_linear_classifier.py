@@ -8,16 +8,21 @@ learner runs them: setup, imports, the given cells, then an answer and its check
 
 from __future__ import annotations
 
-import json
-import textwrap
-
 import pytest
 
-from tests.conftest import ROOT
+from tests.exercise_harness import (
+    assert_caught_with_hint,
+    assert_required_parts,
+    assert_stubs_fail_politely,
+    given_namespace_fixture,
+    notebook_paths,
+    read_sources,
+    run_answer,
+    source_cells_fixture,
+)
 
 ASSIGNMENT = "03_linear_classifier"
-SOURCE = ROOT / "exercises" / "source" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
-RELEASE = ROOT / "exercises" / "release" / ASSIGNMENT / f"{ASSIGNMENT}_exercises.ipynb"
+SOURCE, RELEASE = notebook_paths(ASSIGNMENT)
 
 #: Locked cells that define what the questions use, in notebook order.
 GIVEN = ("setup", "imports", "q5_data", "q5_buggy", "q6_given_dense", "q6_given_sequential",
@@ -34,52 +39,19 @@ QUESTIONS = {
 }
 
 
-def _cells(path):
-    notebook = json.loads(path.read_text(encoding="utf-8"))
-    return {cell["metadata"]["nbgrader"]["grade_id"]: cell for cell in notebook["cells"]}
-
-
-@pytest.fixture(scope="module")
-def source_cells():
-    return _cells(SOURCE)
-
-
-@pytest.fixture(scope="module")
-def given_namespace(source_cells):
-    """The names a learner has after running the setup, import and given cells."""
-    namespace: dict = {}
-    for grade_id in GIVEN:
-        exec(source_cells[grade_id]["source"], namespace)
-    return namespace
-
-
-def _run(namespace, answer_source, check_source):
-    """Run an answer, then a check cell, in a copy of ``namespace``."""
-    scope = dict(namespace)
-    exec(textwrap.dedent(answer_source), scope)
-    exec(check_source, scope)
-    return scope
+source_cells = source_cells_fixture(SOURCE)
+given_namespace = given_namespace_fixture(GIVEN)
 
 
 def test_the_assignment_has_the_required_parts(source_cells):
-    graded = {gid: cell for gid, cell in source_cells.items()
-              if cell["metadata"]["nbgrader"].get("grade")}
-    autograded = [gid for gid, cell in graded.items() if cell["cell_type"] == "code"]
-    written = [gid for gid, cell in graded.items() if cell["cell_type"] == "markdown"]
-    assert len(autograded) >= 5 and sorted(autograded) == sorted(c for _, c in QUESTIONS.values())
-    assert written == ["q8_written"]
-    assert graded["q8_written"]["metadata"]["nbgrader"]["solution"] is True
-    assert all(cell["metadata"]["nbgrader"]["points"] == 2 for cell in graded.values())
-    bugs = [gid for gid in source_cells if gid.endswith("_buggy")]
-    assert bugs == ["q5_buggy", "q6_buggy"]
-    assert all("### BEGIN HIDDEN TESTS" in graded[gid]["source"] for gid in autograded)
+    assert_required_parts(source_cells, QUESTIONS, "q8_written", ["q5_buggy", "q6_buggy"])
 
 
 @pytest.mark.parametrize("question", sorted(QUESTIONS))
 def test_the_solution_passes_its_checks_and_hidden_tests(question, source_cells, given_namespace,
                                                          capsys):
     answer, check = QUESTIONS[question]
-    _run(given_namespace, source_cells[answer]["source"], source_cells[check]["source"])
+    run_answer(given_namespace, source_cells[answer]["source"], source_cells[check]["source"])
     printed = capsys.readouterr().out
     assert "ok:" in printed
 
@@ -174,23 +146,10 @@ WRONG_ANSWERS = [
 @pytest.mark.parametrize(("question", "wrong_answer", "hint_parts"), WRONG_ANSWERS)
 def test_a_classic_wrong_answer_fails_with_a_hint(question, wrong_answer, hint_parts,
                                                    source_cells, given_namespace):
-    checks = given_namespace["checks"]
-    answer, check = QUESTIONS[question]
-    with pytest.raises(checks.CheckFailed) as failure:
-        _run(given_namespace, wrong_answer, source_cells[check]["source"])
-    message = str(failure.value)
-    assert "Hint:" in message
-    for part in hint_parts:
-        assert part in message, message
+    _, check = QUESTIONS[question]
+    assert_caught_with_hint(given_namespace, wrong_answer, source_cells[check]["source"],
+                            hint_parts)
 
 
 def test_the_student_version_has_stubs_that_fail_with_a_hint(given_namespace):
-    checks = given_namespace["checks"]
-    released = _cells(RELEASE)
-    for question, (answer, check) in QUESTIONS.items():
-        assert "raise NotImplementedError()" in released[answer]["source"], question
-        assert "### BEGIN SOLUTION" not in released[answer]["source"]
-        assert "HIDDEN TESTS" not in released[check]["source"]
-        with pytest.raises(checks.CheckFailed) as failure:
-            _run(given_namespace, released[answer]["source"], released[check]["source"])
-        assert "not answered yet" in str(failure.value), (question, str(failure.value))
+    assert_stubs_fail_politely(given_namespace, read_sources(RELEASE), QUESTIONS)
