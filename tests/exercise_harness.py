@@ -4,8 +4,12 @@ An exercise notebook's cells are found by their nbgrader grade id. The locked ce
 given (setup, imports, data, the buggy code of the find-the-bug questions) run once per test
 module into a namespace; each answer then runs with its check cell in a copy of that namespace,
 either as the learner sees the check (visible checks only) or as the instructor grades it (hidden
-tests included). A chapter's test module keeps what is its own: its cell ids, its classic wrong
-answers and the symptoms its find-the-bug cells must show.
+tests included). The fixtures (``source_cells_fixture``, ``given_namespace_fixture``) and the
+tests every chapter has (``required_parts_test``, ``solution_test``, ``wrong_answer_test``,
+``stubs_test``) are built here and assigned, under their usual names, in each chapter's test
+module, which keeps what is its own: its cell ids, its classic wrong answers and the symptoms its
+find-the-bug cells must show. The format, the sync of the student version and its freedom
+from leaks are tested for every assignment in tests/test_exercises.py.
 """
 
 from __future__ import annotations
@@ -79,6 +83,14 @@ def run_answer(namespace: Mapping[str, Any], answer_source: str, check_source: s
     exec(textwrap.dedent(answer_source), scope)
     exec(check_source, scope)
     return scope
+
+
+def run_solution(namespace: Mapping[str, Any], cells: Mapping[str, Cell | str],
+                 answer_and_check: tuple[str, str], given_source: str = "") -> dict[str, Any]:
+    """Run the instructor's answer cell, then its check cell with the hidden tests, in a copy of
+    ``namespace``."""
+    answer, check = answer_and_check
+    return run_answer(namespace, _text(cells[answer]), _text(cells[check]), given_source)
 
 
 def source_cells_fixture(path: Path, *, as_text: bool = False):
@@ -158,6 +170,90 @@ def assert_required_parts(cells: Mapping[str, Cell], questions: Mapping[str, tup
     assert all(cell["metadata"]["nbgrader"]["points"] == 2 for cell in graded.values())
     assert [gid for gid in cells if gid.endswith("_buggy")] == list(buggy_ids)
     assert all("### BEGIN HIDDEN TESTS" in cell_source(graded[gid]) for gid in autograded)
+
+
+def required_parts_test(source: Path, questions: Mapping[str, tuple[str, str]], written_id: str,
+                        buggy_ids: Iterable[str]) -> Callable[[], None]:
+    """The test ``test_the_assignment_has_the_required_parts`` of a chapter: assign the result to
+    that name in the test module. It reads ``source`` and makes ``assert_required_parts``."""
+    buggy_ids = tuple(buggy_ids)
+
+    def test_the_assignment_has_the_required_parts() -> None:
+        assert_required_parts(read_cells(source), questions, written_id, buggy_ids)
+
+    return test_the_assignment_has_the_required_parts
+
+
+GivenFor = Callable[[str, Mapping[str, Any]], str]
+
+
+def _no_given(question: str, cells: Mapping[str, Any]) -> str:
+    return ""
+
+
+def no_check_failed(printed: str) -> None:
+    """For ``solution_test(also=...)``: no check reported a failure in what it printed."""
+    assert "CheckFailed" not in printed
+
+
+def solution_test(questions: Mapping[str, tuple[str, str]], *, min_ok: int = 1,
+                  also: Callable[[str], None] | None = None, given_for: GivenFor = _no_given):
+    """The test ``test_the_solution_passes_its_checks_and_hidden_tests`` of a chapter, one case a
+    question: the instructor's answer passes its check cell, hidden tests included, printing at
+    least ``min_ok`` "ok:" lines; ``also`` asserts what else the chapter wants of the printout.
+    ``given_for(question, source_cells)`` is a given cell to run just before the answer."""
+
+    @pytest.mark.parametrize("question", sorted(questions))
+    def test_the_solution_passes_its_checks_and_hidden_tests(question, source_cells,
+                                                             given_namespace, capsys):
+        run_solution(given_namespace, source_cells, questions[question],
+                     given_for(question, source_cells))
+        printed = capsys.readouterr().out
+        assert printed.count("ok:") >= min_ok, printed
+        if also is not None:
+            also(printed)
+
+    return test_the_solution_passes_its_checks_and_hidden_tests
+
+
+def wrong_answer_test(questions: Mapping[str, tuple[str, str]], wrong_answers: list, *,
+                      caught_by: bool = False, hint_when_hidden: bool = True,
+                      given_for: GivenFor = _no_given):
+    """The test ``test_a_classic_wrong_answer_fails_with_a_hint`` of a chapter, one case a wrong
+    answer (see ``assert_caught_with_hint``). Each of ``wrong_answers`` is (question, answer code,
+    hint parts), or (question, answer code, "visible" or "hidden", hint parts) with
+    ``caught_by``."""
+    if caught_by:
+        @pytest.mark.parametrize(("question", "wrong_answer", "caught_by", "hint_parts"),
+                                 wrong_answers)
+        def test_a_classic_wrong_answer_fails_with_a_hint(question, wrong_answer, caught_by,
+                                                          hint_parts, source_cells,
+                                                          given_namespace):
+            _, check = questions[question]
+            assert_caught_with_hint(given_namespace, wrong_answer, _text(source_cells[check]),
+                                    hint_parts, caught_by, given_for(question, source_cells),
+                                    hint_when_hidden=hint_when_hidden)
+    else:
+        @pytest.mark.parametrize(("question", "wrong_answer", "hint_parts"), wrong_answers)
+        def test_a_classic_wrong_answer_fails_with_a_hint(question, wrong_answer, hint_parts,
+                                                          source_cells, given_namespace):
+            _, check = questions[question]
+            assert_caught_with_hint(given_namespace, wrong_answer, _text(source_cells[check]),
+                                    hint_parts, None, given_for(question, source_cells))
+
+    return test_a_classic_wrong_answer_fails_with_a_hint
+
+
+def stubs_test(release: Path, questions: Mapping[str, tuple[str, str]], *,
+               given_for: GivenFor = _no_given):
+    """The test ``test_the_student_version_has_stubs_that_fail_with_a_hint`` of a chapter (see
+    ``assert_stubs_fail_politely``) for the student version ``release``."""
+
+    def test_the_student_version_has_stubs_that_fail_with_a_hint(given_namespace, source_cells):
+        assert_stubs_fail_politely(given_namespace, read_sources(release), questions,
+                                   lambda question: given_for(question, source_cells))
+
+    return test_the_student_version_has_stubs_that_fail_with_a_hint
 
 
 def assert_caught_with_hint(namespace: Mapping[str, Any], answer: str, check_source: str,

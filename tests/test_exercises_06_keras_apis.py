@@ -1,12 +1,8 @@
-"""Chapter 06's exercises: every solution passes its checks (hidden tests included), the classic
-wrong answers fail with a hint that points at the mistake, the "find the bug" cells really show
-their bug, and the student version holds stubs that fail politely.
+"""Chapter 06's exercises. The find-the-bug cells show their bug: a functional model whose output
+is not connected to its inputs, and a metric that is never reset so it mixes epochs.
 
-The cells run in this process (one TensorFlow import for the whole module), in the order a
-learner runs them: setup, imports, the given cells, then an answer and its check cell, either as
-the learner sees it (visible checks only) or as the instructor grades it (hidden tests included).
-The format, the sync of the student version and its freedom from leaks are tested for every
-assignment in tests/test_exercises.py.
+The checks every chapter shares (solutions, classic wrong answers, the student version's stubs)
+are built by tests/exercise_harness.py.
 """
 
 from __future__ import annotations
@@ -15,20 +11,10 @@ import json
 
 import pytest
 
-from tests.exercise_harness import (
-    assert_caught_with_hint,
-    assert_required_parts,
-    assert_stubs_fail_politely,
-    given_namespace_fixture,
-    notebook_paths,
-    read_sources,
-    run_answer,
-    run_given,
-    source_cells_fixture,
-)
+from tests import exercise_harness as harness
 
 ASSIGNMENT = "06_keras_apis"
-SOURCE, RELEASE = notebook_paths(ASSIGNMENT)
+SOURCE, RELEASE = harness.notebook_paths(ASSIGNMENT)
 
 #: Locked cells that define what the questions use, in notebook order.
 GIVEN = ("setup", "imports", "q3_data", "q3_buggy", "q5_buggy")
@@ -44,25 +30,19 @@ QUESTIONS = {
 }
 
 
-source_cells = source_cells_fixture(SOURCE)
-given_namespace = given_namespace_fixture(GIVEN)
+source_cells = harness.source_cells_fixture(SOURCE)
+given_namespace = harness.given_namespace_fixture(GIVEN)
 
 
-def test_the_assignment_has_the_required_parts(source_cells):
-    assert_required_parts(source_cells, QUESTIONS, "q8_written", ["q3_buggy", "q5_buggy"])
+test_the_assignment_has_the_required_parts = harness.required_parts_test(
+    SOURCE, QUESTIONS, "q8_written", ["q3_buggy", "q5_buggy"])
 
 
-@pytest.mark.parametrize("question", sorted(QUESTIONS))
-def test_the_solution_passes_its_checks_and_hidden_tests(question, source_cells, given_namespace,
-                                                         capsys):
-    answer, check = QUESTIONS[question]
-    run_answer(given_namespace, source_cells[answer]["source"], source_cells[check]["source"])
-    printed = capsys.readouterr().out
-    assert printed.count("ok:") >= 3, printed
+test_the_solution_passes_its_checks_and_hidden_tests = harness.solution_test(QUESTIONS, min_ok=3)
 
 
 def test_the_find_the_bug_cells_show_their_bug(source_cells, capsys):
-    run_given(source_cells, GIVEN)
+    harness.run_given(source_cells, GIVEN)
     printed = capsys.readouterr().out
     assert "ValueError:" in printed and "is not connected to `inputs`" in printed, printed
     per_epoch = json.loads(printed.strip().splitlines()[-1])
@@ -216,13 +196,8 @@ WRONG_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize(("question", "wrong_answer", "caught_by", "hint_parts"), WRONG_ANSWERS)
-def test_a_classic_wrong_answer_fails_with_a_hint(question, wrong_answer, caught_by, hint_parts,
-                                                   source_cells, given_namespace):
-    _, check = QUESTIONS[question]
-    assert_caught_with_hint(given_namespace, wrong_answer, source_cells[check]["source"],
-                            hint_parts, caught_by)
+test_a_classic_wrong_answer_fails_with_a_hint = harness.wrong_answer_test(
+    QUESTIONS, WRONG_ANSWERS, caught_by=True)
 
 
-def test_the_student_version_has_stubs_that_fail_with_a_hint(given_namespace):
-    assert_stubs_fail_politely(given_namespace, read_sources(RELEASE), QUESTIONS)
+test_the_student_version_has_stubs_that_fail_with_a_hint = harness.stubs_test(RELEASE, QUESTIONS)

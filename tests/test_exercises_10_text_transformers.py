@@ -1,28 +1,18 @@
-"""Chapter 10's exercises: every solution passes its checks (hidden tests included), the classic
-wrong answers fail with a hint that points at the mistake, the "find the bug" cells really show
-their bug, and the student version holds stubs that fail politely.
+"""Chapter 10's exercises. The find-the-bug cell shows its bug: a causal mask turned the wrong
+way, so the first token's output depends on later tokens.
 
-The cells run in this process (one TensorFlow import for the whole module), in the order a
-learner runs them: setup, imports, the given cells, then an answer and its check cell.
+The checks every chapter shares (solutions, classic wrong answers, the student version's stubs)
+are built by tests/exercise_harness.py.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.exercise_harness import (
-    assert_caught_with_hint,
-    assert_required_parts,
-    assert_stubs_fail_politely,
-    given_namespace_fixture,
-    notebook_paths,
-    read_sources,
-    run_answer,
-    source_cells_fixture,
-)
+from tests import exercise_harness as harness
 
 ASSIGNMENT = "10_text_transformers"
-SOURCE, RELEASE = notebook_paths(ASSIGNMENT)
+SOURCE, RELEASE = harness.notebook_paths(ASSIGNMENT)
 
 #: Locked cells that define what the questions use, in notebook order.
 GIVEN = ("setup", "imports", "q2_data", "q3_data", "q4_buggy", "q4_symptom")
@@ -37,20 +27,15 @@ QUESTIONS = {
 }
 
 
-source_cells = source_cells_fixture(SOURCE)
-given_namespace = given_namespace_fixture(GIVEN)
+source_cells = harness.source_cells_fixture(SOURCE)
+given_namespace = harness.given_namespace_fixture(GIVEN)
 
 
-def test_the_assignment_has_the_required_parts(source_cells):
-    assert_required_parts(source_cells, QUESTIONS, "q7_written", ["q4_buggy"])
+test_the_assignment_has_the_required_parts = harness.required_parts_test(
+    SOURCE, QUESTIONS, "q7_written", ["q4_buggy"])
 
 
-@pytest.mark.parametrize("question", sorted(QUESTIONS))
-def test_the_solution_passes_its_checks_and_hidden_tests(question, source_cells, given_namespace,
-                                                         capsys):
-    answer, check = QUESTIONS[question]
-    run_answer(given_namespace, source_cells[answer]["source"], source_cells[check]["source"])
-    assert "ok:" in capsys.readouterr().out
+test_the_solution_passes_its_checks_and_hidden_tests = harness.solution_test(QUESTIONS)
 
 
 def test_the_find_the_bug_cells_show_their_bug(source_cells, given_namespace, capsys):
@@ -167,15 +152,10 @@ WRONG_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize(("question", "wrong_answer", "hint_parts"), WRONG_ANSWERS)
-def test_a_classic_wrong_answer_fails_with_a_hint(question, wrong_answer, hint_parts,
-                                                   source_cells, given_namespace):
-    _, check = QUESTIONS[question]
-    assert_caught_with_hint(given_namespace, wrong_answer, source_cells[check]["source"],
-                            hint_parts)
+test_a_classic_wrong_answer_fails_with_a_hint = harness.wrong_answer_test(QUESTIONS, WRONG_ANSWERS)
 
 
 def test_the_student_version_has_stubs_that_fail_with_a_hint(given_namespace):
-    released = read_sources(RELEASE)
-    assert_stubs_fail_politely(given_namespace, released, QUESTIONS)
+    released = harness.read_sources(RELEASE)
+    harness.assert_stubs_fail_politely(given_namespace, released, QUESTIONS)
     assert released["q7_written"].strip() == "YOUR ANSWER HERE"
