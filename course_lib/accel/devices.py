@@ -397,9 +397,8 @@ def make_strategy(kind: str, environ: Mapping[str, str] | None = None) -> Any:
         return tf.distribute.MultiWorkerMirroredStrategy()
     if kind == "tpu":
         address = tpu_address(environ) or "local"
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
-            tpu="" if address == "local" else address
-        )
+        # "local" on a TPU VM (Colab and Kaggle today), a grpc address on an older TPU node
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address)
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)

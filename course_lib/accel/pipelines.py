@@ -169,19 +169,25 @@ def from_arrays(
                       batch_map_fn=batch_map_fn, drop_remainder=drop_remainder,
                       deterministic=deterministic)
     seed = _seed_for(seed, deterministic)
-    tensors = tf.nest.map_structure(tf.convert_to_tensor, structure)
     indices = tf.data.Dataset.range(count)
     if shuffle:
         indices = indices.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     batches = indices.batch(batch_size, drop_remainder=drop_remainder)
-    dataset = batches.map(
-        lambda index: tf.nest.map_structure(lambda tensor: tf.gather(tensor, index), tensors),
+    # The arrays enter as one repeated element rather than as constants inside the map
+    # function: that keeps them out of the pipeline's graph, which tf.data would otherwise
+    # copy while optimizing it at the start of every epoch.
+    arrays = tf.data.Dataset.from_tensors(structure).repeat()
+    dataset = tf.data.Dataset.zip((batches, arrays)).map(
+        lambda index, data: tf.nest.map_structure(lambda array: tf.gather(array, index), data),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic,
     )
     if batch_map_fn is not None:
         dataset = dataset.map(batch_map_fn, num_parallel_calls=tf.data.AUTOTUNE,
                               deterministic=deterministic)
-    return dataset.prefetch(tf.data.AUTOTUNE).with_options(_options(tf, deterministic))
+    options = _options(tf, deterministic)
+    # Nothing here for tf.data's graph rewrites to improve; skipping them saves their cost.
+    options.experimental_optimization.apply_default_optimizations = False
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def _folder_split(

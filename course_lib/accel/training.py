@@ -225,6 +225,9 @@ def train(
         train_data = from_arrays(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed,
                                  deterministic=deterministic)
     if validation_data is not None and not _is_dataset(validation_data):
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+            raise CourseError("validation_data must be (inputs, labels) arrays or a batched "
+                              "tf.data.Dataset")
         validation_data = from_arrays(*validation_data, batch_size=batch_size, shuffle=False)
 
     with accelerator.strategy.scope():
