@@ -248,7 +248,7 @@ def test_real_review_texts_and_pets(env):
     assert counts == {"train": 10246, "test": 2562}
     assert len(list((texts / "train" / "pos").glob("*.txt"))) > 5000  # 7,403 fresh in all
     pets = data.cats_vs_dogs_dir()
-    assert pets == SHARED / "cats_vs_dogs_small"
+    assert pets.resolve() == (SHARED / "cats_vs_dogs_small").resolve()
     assert len(list((pets / "train" / "cat").glob("*.jpg"))) == 1000
 
 
