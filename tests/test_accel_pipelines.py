@@ -44,7 +44,9 @@ def test_every_sample_exactly_once_per_epoch_with_a_remainder_batch(arrays, use_
         ids, labels, sizes = _epoch(dataset)
         assert sorted(ids) == list(range(103))  # each sample once, none missing
         assert labels == [2 * i for i in ids]  # labels travel with their inputs
-        assert sizes == [10] * 10 + [3]  # a smaller last batch, not a dropped one
+        # a smaller batch, not a dropped one (a shuffled, non-deterministic pipeline may
+        # deliver it before the last position)
+        assert sorted(sizes, reverse=True) == [10] * 10 + [3]
         orders.append(ids)
     assert orders[0] != sorted(orders[0]), "not shuffled"
     assert orders[0] != orders[1], "the same order every epoch"

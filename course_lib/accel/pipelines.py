@@ -90,9 +90,13 @@ def finish(
     shuffle_buffer:
         Samples the shuffle draws from; by default all of them when the count is known (a full
         shuffle), else 10,000.
+
+    An unshuffled pipeline always keeps its order (parallel maps stay deterministic), so that
+    ``model.predict`` on it lines up with the labels.
     """
     tf = _tf()
     _check_batch_size(batch_size)
+    deterministic = deterministic or not shuffle
     seed = _seed_for(seed, deterministic)
     dataset = samples
     if map_fn is not None:
@@ -161,6 +165,7 @@ def from_arrays(
     """
     tf = _tf()
     _check_batch_size(batch_size)
+    deterministic = deterministic or not shuffle  # predictions must line up with the labels
     count = sample_count(x if y is None else (x, y))
     structure = x if y is None else (x, y)
     if map_fn is not None:
