@@ -23,11 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from course_lib.accel.devices import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "03_linear_classifier.ipynb"
@@ -82,16 +83,6 @@ def measure(dataset: str, timeout: int) -> dict[str, Any]:
     return result
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", nargs="+", choices=sorted(LOADERS), default=["mnist"])
@@ -102,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["COURSE_PROFILE"] = args.profile
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("MPLBACKEND", "Agg")
-    print(f"machine: {_cpu_model()}, {os.cpu_count()} CPU cores; "
+    print(f"machine: {cpu_name()}, {os.cpu_count()} CPU cores; "
           f"COURSE_DATA_SUBSETS={os.environ.get('COURSE_DATA_SUBSETS', '(unset)')}")
     results = []
     for dataset in args.dataset:

@@ -25,27 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from course_lib.accel.devices import cpu_name, usable_cpu_count  # noqa: E402
 from course_lib.grading import samples, settings  # noqa: E402
 from course_lib.grading.batch import default_jobs, grade_batch  # noqa: E402
 
 GOAL_SECONDS, GOAL_COUNT, GOAL_CORES = 300, 30, 2
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def load() -> str:
@@ -89,8 +73,8 @@ def main() -> int:
 
     import nbgrader
 
-    cores = usable_cores()
-    print(f"machine: {cpu_model()}, {cores} usable cores ({os.cpu_count()} in total), "
+    cores = usable_cpu_count()
+    print(f"machine: {cpu_name()}, {cores} usable cores ({os.cpu_count()} in total), "
           f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
           f"nbgrader {nbgrader.__version__}")
     with tempfile.TemporaryDirectory(prefix="grade-benchmark-") as tmp:
