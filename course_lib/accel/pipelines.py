@@ -181,11 +181,8 @@ def from_arrays(
                       shuffle=shuffle, seed=seed, cache=cache, map_fn=map_fn,
                       batch_map_fn=batch_map_fn, drop_remainder=drop_remainder,
                       deterministic=deterministic)
-    seed = _seed_for(seed, deterministic)
-    indices = tf.data.Dataset.range(count)
-    if shuffle:
-        indices = indices.shuffle(count, seed=seed, reshuffle_each_iteration=True)
-    batches = indices.batch(batch_size, drop_remainder=drop_remainder)
+    batches = _index_batches(tf, count, batch_size, shuffle=shuffle,
+                             seed=_seed_for(seed, deterministic), drop_remainder=drop_remainder)
     # The arrays enter as one repeated element rather than as constants inside the map
     # function: that keeps them out of the pipeline's graph, which tf.data would otherwise
     # copy while optimizing it at the start of every epoch.
@@ -209,6 +206,36 @@ def from_arrays(
         options.autotune.enabled = False
         dataset = dataset.prefetch(2)
     return dataset.with_options(options)
+
+
+def _index_batches(tf: Any, count: int, batch_size: int, *, shuffle: bool, seed: int | None,
+                   drop_remainder: bool) -> Any:
+    """A dataset of index batches covering ``range(count)`` once per epoch, in a new order each epoch.
+
+    The permutation is drawn as one tensor (``stateless_shuffle``) from a seed that
+    ``Dataset.random`` redraws at every epoch, then cut into batches: no per-sample work, so it
+    keeps up with the fastest GPU, and a given ``seed`` repeats the same sequence of orders.
+    """
+    full_batches, remainder = divmod(count, batch_size)
+
+    def permutation(epoch_seed: Any) -> Any:
+        indices = tf.range(count, dtype=tf.int64)
+        if not shuffle:
+            return indices
+        return tf.random.experimental.stateless_shuffle(indices, seed=tf.stack([epoch_seed, 0]))
+
+    def cut(indices: Any) -> Any:
+        head = tf.reshape(indices[: full_batches * batch_size], [full_batches, batch_size])
+        batches = tf.data.Dataset.from_tensor_slices(head)
+        if remainder and not drop_remainder:
+            batches = batches.concatenate(
+                tf.data.Dataset.from_tensors(indices[full_batches * batch_size:]))
+        return batches
+
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    batches = seeds.map(permutation).flat_map(cut)
+    steps = full_batches + (1 if remainder and not drop_remainder else 0)
+    return batches.apply(tf.data.experimental.assert_cardinality(steps))
 
 
 def _folder_split(
