@@ -25,43 +25,32 @@ functions would choose, and explains the classic reasons a GPU goes unused.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from course_lib._lazy import lazy_exports
 
 _EXPORTS = {
-    "configure": "devices",
-    "Accelerator": "devices",
-    "AccelPlan": "devices",
-    "Hardware": "devices",
-    "GpuInfo": "devices",
-    "ClusterInfo": "devices",
-    "detect_hardware": "devices",
-    "plan_for": "devices",
-    "choose_precision": "devices",
-    "choose_strategy": "devices",
-    "parse_tf_config": "devices",
-    "train": "training",
-    "build_in_scope": "training",
-    "TrainingResult": "training",
-    "from_arrays": "pipelines",
-    "from_image_folder": "pipelines",
-    "from_text_folder": "pipelines",
-    "finish": "pipelines",
-    "ThroughputMeter": "throughput",
-    "estimate_flops": "throughput",
-    "peak_tflops": "throughput",
+    "configure": ".devices",
+    "Accelerator": ".devices",
+    "AccelPlan": ".devices",
+    "Hardware": ".devices",
+    "GpuInfo": ".devices",
+    "ClusterInfo": ".devices",
+    "detect_hardware": ".devices",
+    "plan_for": ".devices",
+    "choose_precision": ".devices",
+    "choose_strategy": ".devices",
+    "parse_tf_config": ".devices",
+    "train": ".training",
+    "build_in_scope": ".training",
+    "TrainingResult": ".training",
+    "from_arrays": ".pipelines",
+    "from_image_folder": ".pipelines",
+    "from_text_folder": ".pipelines",
+    "finish": ".pipelines",
+    "ThroughputMeter": ".throughput",
+    "estimate_flops": ".throughput",
+    "peak_tflops": ".throughput",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    """Load the submodule that defines ``name`` on first use."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'course_lib.accel' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"course_lib.accel.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

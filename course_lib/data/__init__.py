@@ -35,8 +35,7 @@ Importing this package is cheap: NumPy and the loaders load on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from course_lib._lazy import lazy_exports
 
 _LAZY = {
     "load_mnist": "course_lib.data.loaders",
@@ -57,14 +56,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    """Load the module behind a public name on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'course_lib.data' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
