@@ -25,14 +25,13 @@ def describe(name: str) -> Description:
     for remote in dataset.files:
         size = f"{remote.size:,} bytes" if remote.size is not None else "size not published"
         lines.append(f"    {remote.relative_path}  ({size})  {remote.url}")
-        if remote.sha256:
-            lines.append(f"      SHA-256 {remote.sha256}")
-        if remote.content_sha256:
-            lines.append(f"      SHA-256 of the decompressed bytes {remote.content_sha256}")
-        if remote.md5:
-            lines.append(f"      MD5 {remote.md5}")
-        if remote.hash_note:
-            lines.append(f"      {remote.hash_note}")
+        checks = (
+            ("SHA-256 ", remote.sha256),
+            ("SHA-256 of the decompressed bytes ", remote.content_sha256),
+            ("MD5 ", remote.md5),
+            ("", remote.hash_note),
+        )
+        lines.extend(f"      {label}{value}" for label, value in checks if value)
     if dataset.offline_copy:
         lines.append(f"  offline copy: {dataset.offline_copy} (Debian package, checked on load)")
     if dataset.subset:

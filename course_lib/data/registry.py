@@ -99,6 +99,24 @@ class Dataset:
 
 DATASETS: dict[str, Dataset] = {}
 
+#: The note on the word-index files, for which Keras publishes only an MD5.
+_MD5_ONLY = "Keras publishes only an MD5 for this file; no SHA-256 is published."
+
+
+def _keras_file(
+    name: str,
+    size: int,
+    sha256: str | None,
+    *,
+    md5: str | None = None,
+    content_sha256: str | None = None,
+    subdir: str = "",
+    hash_note: str = "",
+) -> RemoteFile:
+    """A file of Keras's own dataset bucket, served at ``KERAS_ORIGIN + name``."""
+    return RemoteFile(name=name, url=KERAS_ORIGIN + name, size=size, sha256=sha256, md5=md5,
+                      content_sha256=content_sha256, subdir=subdir, hash_note=hash_note)
+
 
 def _register(dataset: Dataset) -> None:
     DATASETS[dataset.name] = dataset
@@ -117,12 +135,8 @@ _register(Dataset(
     "NIST's data; it is offered under Creative Commons Attribution-Share Alike 3.0.",
     homepage="http://yann.lecun.com/exdb/mnist/",
     files=(
-        RemoteFile(
-            name="mnist.npz",
-            url=KERAS_ORIGIN + "mnist.npz",
-            size=11_490_434,
-            sha256="731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
-        ),
+        _keras_file("mnist.npz", 11_490_434,
+                    "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"),
     ),
     subset=Subset(
         path="mnist_10k.npz",
@@ -162,8 +176,7 @@ _register(Dataset(
     licence_note="Copyright Zalando SE, released under the MIT licence.",
     homepage="https://github.com/zalandoresearch/fashion-mnist",
     files=tuple(
-        RemoteFile(name=name, url=KERAS_ORIGIN + name, size=size, sha256=digest,
-                   content_sha256=content, subdir="fashion-mnist")
+        _keras_file(name, size, digest, content_sha256=content, subdir="fashion-mnist")
         for name, size, digest, content in _FASHION
     ),
     offline_copy=DEBIAN_FASHION_MNIST,
@@ -186,20 +199,10 @@ _register(Dataset(
     "research (cite their ACL 2011 paper). The reviews are IMDb users' text.",
     homepage="https://ai.stanford.edu/~amaas/data/sentiment/",
     files=(
-        RemoteFile(
-            name="imdb.npz",
-            url=KERAS_ORIGIN + "imdb.npz",
-            size=17_464_789,
-            sha256="69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f",
-        ),
-        RemoteFile(
-            name="imdb_word_index.json",
-            url=KERAS_ORIGIN + "imdb_word_index.json",
-            size=1_641_221,
-            sha256=None,
-            md5="bfafd718b763782e994055a2d397834f",
-            hash_note="Keras publishes only an MD5 for this file; no SHA-256 is published.",
-        ),
+        _keras_file("imdb.npz", 17_464_789,
+                    "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"),
+        _keras_file("imdb_word_index.json", 1_641_221, None,
+                    md5="bfafd718b763782e994055a2d397834f", hash_note=_MD5_ONLY),
     ),
     subset=Subset(
         path="imdb_5k_nw500.npz",
@@ -256,20 +259,10 @@ _register(Dataset(
     "stories stays with Reuters.",
     homepage="https://archive.ics.uci.edu/dataset/137/reuters+21578+text+categorization+collection",
     files=(
-        RemoteFile(
-            name="reuters.npz",
-            url=KERAS_ORIGIN + "reuters.npz",
-            size=2_110_848,
-            sha256="d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916",
-        ),
-        RemoteFile(
-            name="reuters_word_index.json",
-            url=KERAS_ORIGIN + "reuters_word_index.json",
-            size=550_378,
-            sha256=None,
-            md5="4d44cc38712099c9e383dc6e5f11a921",
-            hash_note="Keras publishes only an MD5 for this file; no SHA-256 is published.",
-        ),
+        _keras_file("reuters.npz", 2_110_848,
+                    "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916"),
+        _keras_file("reuters_word_index.json", 550_378, None,
+                    md5="4d44cc38712099c9e383dc6e5f11a921", hash_note=_MD5_ONLY),
     ),
 ))
 
@@ -289,12 +282,8 @@ _register(Dataset(
     "such problems, which chapter 05 does.",
     homepage="http://lib.stat.cmu.edu/datasets/boston",
     files=(
-        RemoteFile(
-            name="boston_housing.npz",
-            url=KERAS_ORIGIN + "boston_housing.npz",
-            size=57_026,
-            sha256="f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5",
-        ),
+        _keras_file("boston_housing.npz", 57_026,
+                    "f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5"),
     ),
     subset=Subset(
         path="boston_housing.csv",
@@ -319,11 +308,8 @@ _register(Dataset(
     "published on its website; no licence stated, cite the institute.",
     homepage="https://www.bgc-jena.mpg.de/wetter/",
     files=(
-        RemoteFile(
-            name="jena_climate_2009_2016.csv.zip",
-            url=KERAS_ORIGIN + "jena_climate_2009_2016.csv.zip",
-            size=13_568_290,
-            sha256=None,
+        _keras_file(
+            "jena_climate_2009_2016.csv.zip", 13_568_290, None,
             hash_note="No SHA-256 is published for this archive; its size is checked, and the "
             "CSV inside is checked for its 15 columns and 420,451 rows.",
         ),
