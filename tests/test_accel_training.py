@@ -61,8 +61,9 @@ def plain_accuracy(keras, blobs):
         {},  # what configure() picks on this machine
         {"jit_compile": True, "steps_per_execution": 8},  # the GPU settings, run on the CPU
         {"precision": "mixed_bfloat16"},  # the A100/H100 policy
+        {"precision": "mixed_float16"},  # the V100/T4 policy, with loss scaling
     ],
-    ids=["auto", "xla+steps_per_execution", "mixed_bfloat16"],
+    ids=["auto", "xla+steps_per_execution", "mixed_bfloat16", "mixed_float16"],
 )
 def test_course_path_reaches_the_accuracy_of_plain_fit(keras, blobs, plain_accuracy, settings):
     from course_lib import accel
@@ -76,6 +77,8 @@ def test_course_path_reaches_the_accuracy_of_plain_fit(keras, blobs, plain_accur
     assert abs(accuracy - plain_accuracy) < 0.04, (accuracy, plain_accuracy)
     expected_policy = settings.get("precision", result.plan.precision)
     assert result.model.dtype_policy.name == expected_policy == result.plan.precision
+    scaled = isinstance(result.model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert scaled == result.plan.loss_scaling == (expected_policy == "mixed_float16")
     if "jit_compile" in settings:
         assert result.model.jit_compile is True and result.model.steps_per_execution == 8
     assert len(result.history.history["samples_per_sec"]) == 4
