@@ -41,6 +41,16 @@ def notebook_paths(assignment: str) -> tuple[Path, Path]:
             ROOT / "exercises" / "release" / assignment / name)
 
 
+def questions(*check_ids: str) -> dict[str, tuple[str, str]]:
+    """question -> (answer cell, check cell), from check cell ids ``q<N>_<what>``: question
+    ``q<N>`` is answered in cell ``q<N>_answer``."""
+    table = {}
+    for check in check_ids:
+        question = check.split("_", 1)[0]
+        table[question] = (f"{question}_answer", check)
+    return table
+
+
 def cell_source(cell: Cell) -> str:
     """A cell's code or text as one string, however the notebook file stores it."""
     source = cell.get("source", "")

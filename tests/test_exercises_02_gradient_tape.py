@@ -20,6 +20,7 @@ from tests.exercise_harness import (
     HIDDEN,
     SOLUTION_MARKERS,
     notebook_paths,
+    questions,
     quiet_locked_namespace,
     read_cells,
     run_answer_printing,
@@ -31,15 +32,20 @@ ASSIGNMENT = "02_gradient_tape"
 SOURCE, RELEASE = notebook_paths(ASSIGNMENT)
 
 #: question -> (answer cell, check cell)
-QUESTIONS = {
-    "q1": ("q1_answer", "q1_derivative"),
-    "q2": ("q2_answer", "q2_layer_gradients"),
-    "q3": ("q3_answer", "q3_slope_of_loss"),
-    "q4": ("q4_answer", "q4_fit_line"),
-    "q5": ("q5_answer", "q5_second_derivative"),
-    "q6": ("q6_answer", "q6_numerical_gradient"),
-    "q7": ("q7_answer", "q7_safe_norm"),
-}
+QUESTIONS = questions("q1_derivative", "q2_layer_gradients", "q3_slope_of_loss", "q4_fit_line",
+                      "q5_second_derivative", "q6_numerical_gradient", "q7_safe_norm")
+
+# Wrong answers that differ only in a line or two share a template.
+NUMERICAL_GRADIENT = """
+def numerical_gradient(function, point, step=1e-5):
+    point = np.asarray(point, dtype=np.{dtype})
+    gradient = np.zeros_like(point)
+    for index in range(point.size):
+        shift = np.zeros_like(point)
+        shift[index] = step
+        gradient[index] = {difference}
+    return gradient
+"""
 
 # Wrong answers a learner could plausibly hand in, each built on a classic mistake of the chapter:
 # (question, answer code, which checks must catch it, words the hint must contain).
@@ -123,26 +129,13 @@ def second_derivative(function, x):
     first = inner_tape.gradient(y, x)
     return outer_tape.gradient(first, x)
 """, "visible", "inside the outer tape's `with` block", id="q5-inner-gradient-outside-outer-tape"),
-    pytest.param("q6", """
-def numerical_gradient(function, point, step=1e-5):
-    point = np.asarray(point, dtype=np.float64)
-    gradient = np.zeros_like(point)
-    for index in range(point.size):
-        shift = np.zeros_like(point)
-        shift[index] = step
-        gradient[index] = (function(point + shift) - function(point)) / step
-    return gradient
-""", "visible", "one-sided difference", id="q6-one-sided-difference"),
-    pytest.param("q6", """
-def numerical_gradient(function, point, step=1e-5):
-    point = np.asarray(point, dtype=np.float32)
-    gradient = np.zeros_like(point)
-    for index in range(point.size):
-        shift = np.zeros_like(point)
-        shift[index] = step
-        gradient[index] = (function(point + shift) - function(point - shift)) / (2 * step)
-    return gradient
-""", "visible", "float64", id="q6-float32"),
+    pytest.param("q6", NUMERICAL_GRADIENT.format(
+        dtype="float64", difference="(function(point + shift) - function(point)) / step"),
+        "visible", "one-sided difference", id="q6-one-sided-difference"),
+    pytest.param("q6", NUMERICAL_GRADIENT.format(
+        dtype="float32",
+        difference="(function(point + shift) - function(point - shift)) / (2 * step)"),
+        "visible", "float64", id="q6-float32"),
     pytest.param("q7", """
 @tf.custom_gradient
 def safe_norm(vector):

@@ -19,15 +19,9 @@ SOURCE, RELEASE = harness.notebook_paths(ASSIGNMENT)
 GIVEN = ("setup", "imports", "q5_data", "q5_buggy", "q6_given_dense", "q6_given_sequential",
          "q6_data", "q6_buggy")
 #: question -> (answer cell, check cell)
-QUESTIONS = {
-    "q1": ("q1_answer", "q1_make_clouds"),
-    "q2": ("q2_answer", "q2_sparse_crossentropy"),
-    "q3": ("q3_answer", "q3_decision_line"),
-    "q4": ("q4_answer", "q4_batch_indices"),
-    "q5": ("q5_answer", "q5_train_linear_classifier"),
-    "q6": ("q6_answer", "q6_one_training_step"),
-    "q7": ("q7_answer", "q7_keras_twin"),
-}
+QUESTIONS = harness.questions("q1_make_clouds", "q2_sparse_crossentropy", "q3_decision_line",
+                              "q4_batch_indices", "q5_train_linear_classifier",
+                              "q6_one_training_step", "q7_keras_twin")
 
 
 source_cells = harness.source_cells_fixture(SOURCE)
@@ -54,21 +48,30 @@ def test_the_find_the_bug_cells_show_their_bug(source_cells, given_namespace, ca
     assert "TypeError:" in outside_the_tape and "NoneType" in outside_the_tape
 
 
+# Wrong answers that differ only in a line or an argument share a template.
+MAKE_CLOUDS = """
+    def make_clouds(num_points, mean_0, mean_1, covariance, seed=0):
+        rng = np.random.default_rng(seed)
+        inputs = np.vstack([rng.multivariate_normal(mean_0, covariance, size=num_points),
+                            rng.multivariate_normal(mean_1, covariance, size=num_points)])
+        return {returned}
+    """
+KERAS_TWIN = """
+    def build_keras_twin(hidden_units=512, num_classes=10):
+        model = keras.Sequential([keras.layers.Dense(hidden_units, activation="relu"),
+                                  {output}])
+        model.compile(optimizer="{optimizer}", loss="{loss}")
+        return model
+    """
+SOFTMAX_OUTPUT = 'keras.layers.Dense(num_classes, activation="softmax")'
+
 WRONG_ANSWERS = [
-    pytest.param("q1", """
-        def make_clouds(num_points, mean_0, mean_1, covariance, seed=0):
-            rng = np.random.default_rng(seed)
-            inputs = np.vstack([rng.multivariate_normal(mean_0, covariance, size=num_points),
-                                rng.multivariate_normal(mean_1, covariance, size=num_points)])
-            return inputs, np.repeat([[0.0], [1.0]], num_points, axis=0).astype("float32")
-        """, ["expected dtype float32, found float64", "astype('float32')"], id="q1-float64"),
-    pytest.param("q1", """
-        def make_clouds(num_points, mean_0, mean_1, covariance, seed=0):
-            rng = np.random.default_rng(seed)
-            inputs = np.vstack([rng.multivariate_normal(mean_0, covariance, size=num_points),
-                                rng.multivariate_normal(mean_1, covariance, size=num_points)])
-            return inputs.astype("float32"), np.repeat([0.0, 1.0], num_points).astype("float32")
-        """, ["expected shape (1000, 1), found (1000,)", "one column"], id="q1-flat-targets"),
+    pytest.param("q1", MAKE_CLOUDS.format(
+        returned='inputs, np.repeat([[0.0], [1.0]], num_points, axis=0).astype("float32")'),
+        ["expected dtype float32, found float64", "astype('float32')"], id="q1-float64"),
+    pytest.param("q1", MAKE_CLOUDS.format(
+        returned='inputs.astype("float32"), np.repeat([0.0, 1.0], num_points).astype("float32")'),
+        ["expected shape (1000, 1), found (1000,)", "one column"], id="q1-flat-targets"),
     pytest.param("q2", """
         def sparse_crossentropy(labels, probabilities):
             return tf.reduce_mean(tf.math.log(tf.gather(probabilities, labels, batch_dims=1)))
@@ -104,27 +107,15 @@ WRONG_ANSWERS = [
     pytest.param("q6", """
         one_training_step = buggy_one_training_step
         """, ["raised TypeError", "inside its `with` block"], id="q6-the-bug"),
-    pytest.param("q7", """
-        def build_keras_twin(hidden_units=512, num_classes=10):
-            model = keras.Sequential([keras.layers.Dense(hidden_units, activation="relu"),
-                                      keras.layers.Dense(num_classes, activation="softmax")])
-            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-            return model
-        """, ["the optimizer", "optimizer='rmsprop'"], id="q7-adam"),
-    pytest.param("q7", """
-        def build_keras_twin(hidden_units=512, num_classes=10):
-            model = keras.Sequential([keras.layers.Dense(hidden_units, activation="relu"),
-                                      keras.layers.Dense(num_classes)])
-            model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
-            return model
-        """, ["the activations", "activation='softmax'"], id="q7-no-softmax"),
-    pytest.param("q7", """
-        def build_keras_twin(hidden_units=512, num_classes=10):
-            model = keras.Sequential([keras.layers.Dense(hidden_units, activation="relu"),
-                                      keras.layers.Dense(num_classes, activation="softmax")])
-            model.compile(optimizer="rmsprop", loss="categorical_crossentropy")
-            return model
-        """, ["the loss", "integers"], id="q7-one-hot-loss"),
+    pytest.param("q7", KERAS_TWIN.format(output=SOFTMAX_OUTPUT, optimizer="adam",
+                                         loss="sparse_categorical_crossentropy"),
+                 ["the optimizer", "optimizer='rmsprop'"], id="q7-adam"),
+    pytest.param("q7", KERAS_TWIN.format(output="keras.layers.Dense(num_classes)",
+                                         optimizer="rmsprop", loss="sparse_categorical_crossentropy"),
+                 ["the activations", "activation='softmax'"], id="q7-no-softmax"),
+    pytest.param("q7", KERAS_TWIN.format(output=SOFTMAX_OUTPUT, optimizer="rmsprop",
+                                         loss="categorical_crossentropy"),
+                 ["the loss", "integers"], id="q7-one-hot-loss"),
 ]
 
 

@@ -18,15 +18,8 @@ SOURCE, RELEASE = harness.notebook_paths(ASSIGNMENT)
 #: Locked cells that define what the questions use, in notebook order.
 GIVEN = ("setup", "imports", "q4_data", "q4_buggy", "q5_data", "q5_buggy")
 #: question -> (answer cell, check cell)
-QUESTIONS = {
-    "q1": ("q1_answer", "q1_multi_hot"),
-    "q2": ("q2_answer", "q2_review_model"),
-    "q3": ("q3_answer", "q3_best_epoch"),
-    "q4": ("q4_answer", "q4_topic_model"),
-    "q5": ("q5_answer", "q5_prepare_features"),
-    "q6": ("q6_answer", "q6_kfold_splits"),
-    "q7": ("q7_answer", "q7_price_model"),
-}
+QUESTIONS = harness.questions("q1_multi_hot", "q2_review_model", "q3_best_epoch", "q4_topic_model",
+                              "q5_prepare_features", "q6_kfold_splits", "q7_price_model")
 
 
 source_cells = harness.source_cells_fixture(SOURCE)
@@ -53,6 +46,26 @@ def test_the_find_the_bug_cells_show_their_bug(source_cells, given_namespace, ca
     assert alone.count("nan") == 3, lines
 
 
+# Wrong answers that differ only in a layer or an argument share a template.
+REVIEW_MODEL = """
+    def build_review_model(num_words=10000):
+        model = keras.Sequential([keras.Input(shape=(num_words,)),
+                                  keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(1, activation="{output}")])
+        model.compile(optimizer="rmsprop", loss="{loss}", metrics=["accuracy"])
+        return model
+    """
+PRICE_MODEL = """
+    def build_price_model(num_features=13):
+        model = keras.Sequential([keras.Input(shape=(num_features,)),
+                                  keras.layers.Dense(64, activation="relu"),
+                                  keras.layers.Dense(64, activation="relu"),
+                                  {output}])
+        model.compile(optimizer="rmsprop", loss="{loss}", metrics=["mae"])
+        return model
+    """
+
 WRONG_ANSWERS = [
     pytest.param("q1", """
         def multi_hot(sequences, num_words):
@@ -69,24 +82,10 @@ WRONG_ANSWERS = [
                 encoded[row, sequence] = 1.0
             return encoded
         """, ["expected dtype float32", "dtype='float32'"], id="q1-float64"),
-    pytest.param("q2", """
-        def build_review_model(num_words=10000):
-            model = keras.Sequential([keras.Input(shape=(num_words,)),
-                                      keras.layers.Dense(16, activation="relu"),
-                                      keras.layers.Dense(16, activation="relu"),
-                                      keras.layers.Dense(1, activation="softmax")])
-            model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
-            return model
-        """, ["the activations", "softmax over a single unit"], id="q2-softmax-on-one-unit"),
-    pytest.param("q2", """
-        def build_review_model(num_words=10000):
-            model = keras.Sequential([keras.Input(shape=(num_words,)),
-                                      keras.layers.Dense(16, activation="relu"),
-                                      keras.layers.Dense(16, activation="relu"),
-                                      keras.layers.Dense(1, activation="sigmoid")])
-            model.compile(optimizer="rmsprop", loss="mse", metrics=["accuracy"])
-            return model
-        """, ["the loss", "binary_crossentropy"], id="q2-mse"),
+    pytest.param("q2", REVIEW_MODEL.format(output="softmax", loss="binary_crossentropy"),
+                 ["the activations", "softmax over a single unit"], id="q2-softmax-on-one-unit"),
+    pytest.param("q2", REVIEW_MODEL.format(output="sigmoid", loss="mse"),
+                 ["the loss", "binary_crossentropy"], id="q2-mse"),
     pytest.param("q2", """
         def build_review_model(num_words=10000):
             model = keras.Sequential([keras.Input(shape=(num_words,)),
@@ -137,24 +136,11 @@ WRONG_ANSWERS = [
             return [(np.concatenate([np.arange(0, i * size), np.arange((i + 1) * size, num_samples)]),
                      np.arange(i * size, (i + 1) * size)) for i in range(k)]
         """, ["np.linspace(0, 10, 4)"], id="q6-drops-the-remainder"),
-    pytest.param("q7", """
-        def build_price_model(num_features=13):
-            model = keras.Sequential([keras.Input(shape=(num_features,)),
-                                      keras.layers.Dense(64, activation="relu"),
-                                      keras.layers.Dense(64, activation="relu"),
-                                      keras.layers.Dense(1, activation="sigmoid")])
-            model.compile(optimizer="rmsprop", loss="mse", metrics=["mae"])
-            return model
-        """, ["the activations", "squeezes prices"], id="q7-sigmoid-output"),
-    pytest.param("q7", """
-        def build_price_model(num_features=13):
-            model = keras.Sequential([keras.Input(shape=(num_features,)),
-                                      keras.layers.Dense(64, activation="relu"),
-                                      keras.layers.Dense(64, activation="relu"),
-                                      keras.layers.Dense(1)])
-            model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["mae"])
-            return model
-        """, ["mean squared error", "loss='mse'"], id="q7-classification-loss"),
+    pytest.param("q7", PRICE_MODEL.format(output='keras.layers.Dense(1, activation="sigmoid")',
+                                          loss="mse"),
+                 ["the activations", "squeezes prices"], id="q7-sigmoid-output"),
+    pytest.param("q7", PRICE_MODEL.format(output="keras.layers.Dense(1)", loss="binary_crossentropy"),
+                 ["mean squared error", "loss='mse'"], id="q7-classification-loss"),
 ]
 
 

@@ -18,14 +18,8 @@ SOURCE, RELEASE = harness.notebook_paths(ASSIGNMENT)
 #: Locked cells that define what the questions use, in notebook order.
 GIVEN = ("setup", "imports", "q3_data", "q3_buggy", "q4_data", "q4_buggy", "q6_data")
 #: question -> (answer cell, check cell)
-QUESTIONS = {
-    "q1": ("q1_answer", "q1_k_fold_indices"),
-    "q2": ("q2_answer", "q2_majority_baseline"),
-    "q3": ("q3_answer", "q3_holdout_split"),
-    "q4": ("q4_answer", "q4_standardize_split"),
-    "q5": ("q5_answer", "q5_regularized_model"),
-    "q6": ("q6_answer", "q6_early_stopping"),
-}
+QUESTIONS = harness.questions("q1_k_fold_indices", "q2_majority_baseline", "q3_holdout_split",
+                              "q4_standardize_split", "q5_regularized_model", "q6_early_stopping")
 
 
 source_cells = harness.source_cells_fixture(SOURCE)
@@ -61,6 +55,14 @@ def test_the_noise_model_overfits_so_early_stopping_has_something_to_stop(given_
     best = val_loss.index(min(val_loss))
     assert best < 8 and val_loss[-1] > min(val_loss) * 1.2, val_loss
 
+
+# Wrong answers that differ only in the callback's arguments share a template.
+EARLY_STOPPING = """
+    def train_with_early_stopping(model, train_data, val_data, max_epochs=50, patience=2):
+        stopper = keras.callbacks.EarlyStopping({arguments})
+        return model.fit(*train_data, epochs=max_epochs, batch_size=32, verbose=0,
+                         validation_data=val_data, callbacks=[stopper])
+    """
 
 WRONG_ANSWERS = [
     pytest.param("q1", """
@@ -132,20 +134,11 @@ WRONG_ANSWERS = [
             model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
             return model
         """, ["expected layers Dense, Dropout, Dense, Dropout, Dense"], id="q5-no-dropout"),
-    pytest.param("q6", """
-        def train_with_early_stopping(model, train_data, val_data, max_epochs=50, patience=2):
-            stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
-            return model.fit(*train_data, epochs=max_epochs, batch_size=32, verbose=0,
-                             validation_data=val_data, callbacks=[stopper])
-        """, ["restore_best_weights=True"], id="q6-last-weights-kept"),
-    pytest.param("q6", """
-        def train_with_early_stopping(model, train_data, val_data, max_epochs=50, patience=2):
-            stopper = keras.callbacks.EarlyStopping(monitor="loss", patience=patience,
-                                                    restore_best_weights=True)
-            return model.fit(*train_data, epochs=max_epochs, batch_size=32, verbose=0,
-                             validation_data=val_data, callbacks=[stopper])
-        """, ["the epochs run", "monitor='val_loss'"],
-        id="q6-monitors-the-training-loss"),
+    pytest.param("q6", EARLY_STOPPING.format(arguments='monitor="val_loss", patience=patience'),
+                 ["restore_best_weights=True"], id="q6-last-weights-kept"),
+    pytest.param("q6", EARLY_STOPPING.format(
+        arguments='monitor="loss", patience=patience, restore_best_weights=True'),
+        ["the epochs run", "monitor='val_loss'"], id="q6-monitors-the-training-loss"),
 ]
 
 

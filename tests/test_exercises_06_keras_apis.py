@@ -19,15 +19,9 @@ SOURCE, RELEASE = harness.notebook_paths(ASSIGNMENT)
 #: Locked cells that define what the questions use, in notebook order.
 GIVEN = ("setup", "imports", "q3_data", "q3_buggy", "q5_buggy")
 #: question -> (answer cell, check cell)
-QUESTIONS = {
-    "q1": ("q1_answer", "q1_scale_shift"),
-    "q2": ("q2_answer", "q2_ticket_model"),
-    "q3": ("q3_answer", "q3_add_even_head"),
-    "q4": ("q4_answer", "q4_max_absolute_error"),
-    "q5": ("q5_answer", "q5_metric_per_epoch"),
-    "q6": ("q6_answer", "q6_make_callbacks"),
-    "q7": ("q7_answer", "q7_batch_loss_recorder"),
-}
+QUESTIONS = harness.questions("q1_scale_shift", "q2_ticket_model", "q3_add_even_head",
+                              "q4_max_absolute_error", "q5_metric_per_epoch", "q6_make_callbacks",
+                              "q7_batch_loss_recorder")
 
 
 source_cells = harness.source_cells_fixture(SOURCE)
@@ -49,6 +43,24 @@ def test_the_find_the_bug_cells_show_their_bug(source_cells, capsys):
     assert per_epoch[0] == pytest.approx(1.0)
     assert per_epoch[1] == pytest.approx(0.5 ** 0.5, rel=1e-5), "the never-reset metric mixes epochs"
 
+
+# Wrong answers that differ only in a line or two share a template.
+MAX_ABSOLUTE_ERROR = """
+    class MaxAbsoluteError(keras.metrics.Metric):
+        def __init__(self, name="max_abs_error", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.largest = self.add_variable(shape=(), initializer="zeros", name="largest")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            gaps = tf.abs(tf.cast(y_true, "float32") - tf.cast(y_pred, "float32"))
+            self.largest.assign({update})
+
+        def result(self):
+            return self.largest
+
+        def reset_state(self):
+            {reset}
+    """
 
 # (question, answer, which check cell must catch it, words the hint must contain)
 WRONG_ANSWERS = [
@@ -105,39 +117,13 @@ WRONG_ANSWERS = [
             return keras.Model(digit_model.inputs, [digit_model.outputs[0], is_even])
         """, "visible", ["the parameter count", "only the 64 x 1 + 1 weights"],
         id="q3-new-features-layer"),
-    pytest.param("q4", """
-        class MaxAbsoluteError(keras.metrics.Metric):
-            def __init__(self, name="max_abs_error", **kwargs):
-                super().__init__(name=name, **kwargs)
-                self.largest = self.add_variable(shape=(), initializer="zeros", name="largest")
-
-            def update_state(self, y_true, y_pred, sample_weight=None):
-                gaps = tf.abs(tf.cast(y_true, "float32") - tf.cast(y_pred, "float32"))
-                self.largest.assign(tf.reduce_max(gaps))
-
-            def result(self):
-                return self.largest
-
-            def reset_state(self):
-                self.largest.assign(0.0)
-        """, "visible", ["second, smaller batch", "keep the largest gap seen so far"],
-        id="q4-forgets-earlier-batches"),
-    pytest.param("q4", """
-        class MaxAbsoluteError(keras.metrics.Metric):
-            def __init__(self, name="max_abs_error", **kwargs):
-                super().__init__(name=name, **kwargs)
-                self.largest = self.add_variable(shape=(), initializer="zeros", name="largest")
-
-            def update_state(self, y_true, y_pred, sample_weight=None):
-                gaps = tf.abs(tf.cast(y_true, "float32") - tf.cast(y_pred, "float32"))
-                self.largest.assign(tf.maximum(self.largest, tf.reduce_max(gaps)))
-
-            def result(self):
-                return self.largest
-
-            def reset_state(self):
-                pass
-        """, "visible", ["after reset_state", "back to 0"], id="q4-reset-does-nothing"),
+    pytest.param("q4", MAX_ABSOLUTE_ERROR.format(update="tf.reduce_max(gaps)",
+                                                 reset="self.largest.assign(0.0)"),
+                 "visible", ["second, smaller batch", "keep the largest gap seen so far"],
+                 id="q4-forgets-earlier-batches"),
+    pytest.param("q4", MAX_ABSOLUTE_ERROR.format(
+        update="tf.maximum(self.largest, tf.reduce_max(gaps))", reset="pass"),
+        "visible", ["after reset_state", "back to 0"], id="q4-reset-does-nothing"),
     pytest.param("q5", """
         metric_per_epoch = buggy_metric_per_epoch
         """, "visible", ["expected 0.0, found 0.7071", "reset_state() at the start of every epoch"],

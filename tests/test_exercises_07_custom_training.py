@@ -21,15 +21,9 @@ GIVEN = ("setup", "imports", "q4_data", "q4_buggy", "q5_buggy")
 #: run in each answer's own scope, just before it.
 GIVEN_WITH_ANSWER = {"q7": "q7_data"}
 #: question -> (answer cell, check cell)
-QUESTIONS = {
-    "q1": ("q1_answer", "q1_quantile_loss"),
-    "q2": ("q2_answer", "q2_clip_layer"),
-    "q3": ("q3_answer", "q3_random_scale"),
-    "q4": ("q4_answer", "q4_train_step"),
-    "q5": ("q5_answer", "q5_power_sums"),
-    "q6": ("q6_answer", "q6_activity_penalty"),
-    "q7": ("q7_answer", "q7_clipping_model"),
-}
+QUESTIONS = harness.questions("q1_quantile_loss", "q2_clip_layer", "q3_random_scale",
+                              "q4_train_step", "q5_power_sums", "q6_activity_penalty",
+                              "q7_clipping_model")
 
 
 def _given_with(question, cells):
@@ -60,96 +54,91 @@ def test_the_find_the_bug_cells_show_their_bug(source_cells, capsys):
     assert "5 traces for 5 calls: [1.0, 1.5, 2.0, 2.5, 3.0]" in printed, printed
 
 
+# Wrong answers to a question share the part they get right: a class's constructor, a helper.
+QUANTILE_LOSS_INIT = """
+    class QuantileLoss(keras.losses.Loss):
+        def __init__(self, quantile=0.5, **kwargs):
+            super().__init__(**kwargs)
+            self.quantile = quantile
+    """
+CLIP_INIT = """
+    @keras.saving.register_keras_serializable(package="exercises07")
+    class Clip(keras.layers.Layer):
+        def __init__(self, low, high, **kwargs):
+            super().__init__(**kwargs)
+            self.low, self.high = low, high
+    """
+RANDOM_SCALE_INIT = """
+    class RandomScale(keras.layers.Layer):
+        def __init__(self, amount, **kwargs):
+            super().__init__(**kwargs)
+            self.amount = amount
+    """
+POWER_SUM = """
+    @tf.function
+    def power_sum(values, exponent):
+        return tf.reduce_sum(values ** exponent)
+    """
+ACTIVITY_PENALTY_INIT = """
+    class ActivityPenalty(keras.layers.Layer):
+        def __init__(self, rate, **kwargs):
+            super().__init__(**kwargs)
+            self.rate = rate
+    """
+
 # (question, answer, which check cell must catch it, words the hint must contain)
 WRONG_ANSWERS = [
-    pytest.param("q1", """
-        class QuantileLoss(keras.losses.Loss):
-            def __init__(self, quantile=0.5, **kwargs):
-                super().__init__(**kwargs)
-                self.quantile = quantile
+    pytest.param("q1", QUANTILE_LOSS_INIT + """
+        def call(self, y_true, y_pred):
+            error = y_pred - y_true
+            return tf.maximum(self.quantile * error, (self.quantile - 1.0) * error)
 
-            def call(self, y_true, y_pred):
-                error = y_pred - y_true
-                return tf.maximum(self.quantile * error, (self.quantile - 1.0) * error)
-
-            def get_config(self):
-                return {**super().get_config(), "quantile": self.quantile}
-        """, "visible", ["expected 1.05, found 1.4499", "you computed y_pred - y_true"],
+        def get_config(self):
+            return {**super().get_config(), "quantile": self.quantile}
+    """, "visible", ["expected 1.05, found 1.4499", "you computed y_pred - y_true"],
         id="q1-error-sign-swapped"),
-    pytest.param("q1", """
-        class QuantileLoss(keras.losses.Loss):
-            def __init__(self, quantile=0.5, **kwargs):
-                super().__init__(**kwargs)
-                self.quantile = quantile
-
-            def call(self, y_true, y_pred):
-                error = y_true - y_pred
-                return tf.maximum(self.quantile * error, (self.quantile - 1.0) * error)
-        """, "visible", ["get_config()['quantile']", "{**super().get_config(), 'quantile'"],
+    pytest.param("q1", QUANTILE_LOSS_INIT + """
+        def call(self, y_true, y_pred):
+            error = y_true - y_pred
+            return tf.maximum(self.quantile * error, (self.quantile - 1.0) * error)
+    """, "visible", ["get_config()['quantile']", "{**super().get_config(), 'quantile'"],
         id="q1-no-get-config"),
-    pytest.param("q2", """
-        @keras.saving.register_keras_serializable(package="exercises07")
-        class Clip(keras.layers.Layer):
-            def __init__(self, low, high, **kwargs):
-                super().__init__(**kwargs)
-                self.low, self.high = low, high
+    pytest.param("q2", CLIP_INIT + """
+        def call(self, inputs):
+            return tf.clip_by_value(inputs, self.low, self.high)
 
-            def call(self, inputs):
-                return tf.clip_by_value(inputs, self.low, self.high)
-
-            def get_config(self):
-                return {"low": self.low}
-        """, "visible", ["keras.models.load_model", "raised TypeError",
-                         "get_config must return low and high"],
+        def get_config(self):
+            return {"low": self.low}
+    """, "visible", ["keras.models.load_model", "raised TypeError",
+                     "get_config must return low and high"],
         id="q2-get-config-forgets-high"),
-    pytest.param("q2", """
-        @keras.saving.register_keras_serializable(package="exercises07")
-        class Clip(keras.layers.Layer):
-            def __init__(self, low, high, **kwargs):
-                super().__init__(**kwargs)
-                self.low, self.high = low, high
+    pytest.param("q2", CLIP_INIT + """
+        def call(self, inputs):
+            return tf.minimum(inputs, self.high)
 
-            def call(self, inputs):
-                return tf.minimum(inputs, self.high)
-
-            def get_config(self):
-                return {**super().get_config(), "low": self.low, "high": self.high}
-        """, "visible", ["Clip(-1, 2)", "clip from below and from above"], id="q2-only-from-above"),
-    pytest.param("q3", """
-        class RandomScale(keras.layers.Layer):
-            def __init__(self, amount, **kwargs):
-                super().__init__(**kwargs)
-                self.amount = amount
-
-            def call(self, inputs, training=False):
-                return inputs * tf.random.uniform(tf.shape(inputs), 1 - self.amount,
-                                                  1 + self.amount)
-        """, "visible", ["a plain call (inference)", "unless training is True"],
+        def get_config(self):
+            return {**super().get_config(), "low": self.low, "high": self.high}
+    """, "visible", ["Clip(-1, 2)", "clip from below and from above"], id="q2-only-from-above"),
+    pytest.param("q3", RANDOM_SCALE_INIT + """
+        def call(self, inputs, training=False):
+            return inputs * tf.random.uniform(tf.shape(inputs), 1 - self.amount,
+                                              1 + self.amount)
+    """, "visible", ["a plain call (inference)", "unless training is True"],
         id="q3-noise-at-inference"),
-    pytest.param("q3", """
-        class RandomScale(keras.layers.Layer):
-            def __init__(self, amount, **kwargs):
-                super().__init__(**kwargs)
-                self.amount = amount
-
-            def call(self, inputs, training=False):
-                if not training:
-                    return inputs
-                return inputs * tf.random.uniform((), 1 - self.amount, 1 + self.amount)
-        """, "visible", ["differ from entry to entry", "tf.shape(inputs)"],
+    pytest.param("q3", RANDOM_SCALE_INIT + """
+        def call(self, inputs, training=False):
+            if not training:
+                return inputs
+            return inputs * tf.random.uniform((), 1 - self.amount, 1 + self.amount)
+    """, "visible", ["differ from entry to entry", "tf.shape(inputs)"],
         id="q3-one-factor-for-all"),
-    pytest.param("q3", """
-        class RandomScale(keras.layers.Layer):
-            def __init__(self, amount, **kwargs):
-                super().__init__(**kwargs)
-                self.amount = amount
-
-            def call(self, inputs, training=False):
-                if not training:
-                    return inputs
-                factors = np.random.uniform(1 - self.amount, 1 + self.amount, size=inputs.shape)
-                return inputs * factors.astype("float32")
-        """, "hidden", ["fit() of a model with RandomScale", "not NumPy"], id="q3-numpy-draw"),
+    pytest.param("q3", RANDOM_SCALE_INIT + """
+        def call(self, inputs, training=False):
+            if not training:
+                return inputs
+            factors = np.random.uniform(1 - self.amount, 1 + self.amount, size=inputs.shape)
+            return inputs * factors.astype("float32")
+    """, "hidden", ["fit() of a model with RandomScale", "not NumPy"], id="q3-numpy-draw"),
     pytest.param("q4", """
         train_step = buggy_train_step
         """, "visible", ["train_step(...)", "training=True inside the step"], id="q4-the-bug"),
@@ -162,56 +151,31 @@ WRONG_ANSWERS = [
             return loss
         """, "hidden", ["the loss with a regularized layer", "model.losses"],
         id="q4-model-losses-left-out"),
-    pytest.param("q5", """
-        @tf.function
-        def power_sum(values, exponent):
-            return tf.reduce_sum(values ** exponent)
-
-
-        def power_sums(values, exponents):
-            return [float(power_sum(values, exponent)) for exponent in exponents]
-        """, "visible", ["(found 7)", "tf.constant(exponent, dtype=tf.float32)"],
+    pytest.param("q5", POWER_SUM + """
+    def power_sums(values, exponents):
+        return [float(power_sum(values, exponent)) for exponent in exponents]
+    """, "visible", ["(found 7)", "tf.constant(exponent, dtype=tf.float32)"],
         id="q5-the-bug-python-floats"),
-    pytest.param("q5", """
-        @tf.function
-        def power_sum(values, exponent):
-            return tf.reduce_sum(values ** exponent)
-
-
-        def power_sums(values, exponents):
-            return [power_sum(values, tf.constant(exponent)) for exponent in exponents]
-        """, "hidden", ["Python floats", "float(...)"], id="q5-tensors-returned"),
-    pytest.param("q6", """
-        class ActivityPenalty(keras.layers.Layer):
-            def __init__(self, rate, **kwargs):
-                super().__init__(**kwargs)
-                self.rate = rate
-
-            def call(self, inputs):
-                return inputs
-        """, "visible", ["the number of entries in layer.losses", "self.add_loss"],
+    pytest.param("q5", POWER_SUM + """
+    def power_sums(values, exponents):
+        return [power_sum(values, tf.constant(exponent)) for exponent in exponents]
+    """, "hidden", ["Python floats", "float(...)"], id="q5-tensors-returned"),
+    pytest.param("q6", ACTIVITY_PENALTY_INIT + """
+        def call(self, inputs):
+            return inputs
+    """, "visible", ["the number of entries in layer.losses", "self.add_loss"],
         id="q6-no-add-loss"),
-    pytest.param("q6", """
-        class ActivityPenalty(keras.layers.Layer):
-            def __init__(self, rate, **kwargs):
-                super().__init__(**kwargs)
-                self.rate = rate
-
-            def call(self, inputs):
-                self.add_loss(self.rate * tf.reduce_sum(tf.square(inputs)))
-                return inputs
-        """, "visible", ["expected 0.75, found 3", "tf.reduce_mean"], id="q6-sum-not-mean"),
-    pytest.param("q6", """
-        class ActivityPenalty(keras.layers.Layer):
-            def __init__(self, rate, **kwargs):
-                super().__init__(**kwargs)
-                self.rate = rate
-
-            def call(self, inputs):
-                penalty = self.rate * tf.reduce_mean(tf.square(inputs))
-                self.add_loss(penalty)
-                return penalty
-        """, "visible", ["return the inputs themselves"], id="q6-returns-the-penalty"),
+    pytest.param("q6", ACTIVITY_PENALTY_INIT + """
+        def call(self, inputs):
+            self.add_loss(self.rate * tf.reduce_sum(tf.square(inputs)))
+            return inputs
+    """, "visible", ["expected 0.75, found 3", "tf.reduce_mean"], id="q6-sum-not-mean"),
+    pytest.param("q6", ACTIVITY_PENALTY_INIT + """
+        def call(self, inputs):
+            penalty = self.rate * tf.reduce_mean(tf.square(inputs))
+            self.add_loss(penalty)
+            return penalty
+    """, "visible", ["return the inputs themselves"], id="q6-returns-the-penalty"),
 ]
 
 CLIPPING_MODEL = """

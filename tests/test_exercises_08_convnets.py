@@ -18,14 +18,8 @@ SOURCE, RELEASE = harness.notebook_paths(ASSIGNMENT)
 #: Locked cells that define what the questions use, in notebook order.
 GIVEN = ("setup", "imports", "q3_buggy", "q5_buggy")
 #: question -> (answer cell, check cell)
-QUESTIONS = {
-    "q1": ("q1_answer", "q1_conv_output_shape"),
-    "q2": ("q2_answer", "q2_convolve2d"),
-    "q3": ("q3_answer", "q3_build_mnist_convnet"),
-    "q4": ("q4_answer", "q4_conv_params"),
-    "q5": ("q5_answer", "q5_residual_block"),
-    "q6": ("q6_answer", "q6_gradcam_heatmap"),
-}
+QUESTIONS = harness.questions("q1_conv_output_shape", "q2_convolve2d", "q3_build_mnist_convnet",
+                              "q4_conv_params", "q5_residual_block", "q6_gradcam_heatmap")
 
 
 source_cells = harness.source_cells_fixture(SOURCE)

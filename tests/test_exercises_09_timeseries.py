@@ -19,14 +19,8 @@ SOURCE, RELEASE = harness.notebook_paths(ASSIGNMENT)
 #: Locked cells that define what the questions use, in notebook order.
 GIVEN = ("setup", "imports", "q1_data", "q3_data", "q4_data", "q4_buggy", "q5_buggy")
 #: question -> (answer cell, check cell)
-QUESTIONS = {
-    "q1": ("q1_answer", "q1_forecast_dataset"),
-    "q2": ("q2_answer", "q2_normalize"),
-    "q3": ("q3_answer", "q3_naive_mae"),
-    "q4": ("q4_answer", "q4_rnn_forward"),
-    "q5": ("q5_answer", "q5_stacked_gru"),
-    "q6": ("q6_answer", "q6_recurrent_params"),
-}
+QUESTIONS = harness.questions("q1_forecast_dataset", "q2_normalize", "q3_naive_mae",
+                              "q4_rnn_forward", "q5_stacked_gru", "q6_recurrent_params")
 
 
 source_cells = harness.source_cells_fixture(SOURCE, as_text=True)
@@ -56,6 +50,32 @@ def test_the_find_the_bug_cells_show_their_bug(source_cells, capsys):
     assert abs(fixed(scope["sequence"], *args)[-1] - fixed(changed, *args)[-1]).max() > 1e-4
 
 
+# Wrong answers that differ only in a line or an argument share a template.
+FORECAST_DATASET = """
+    def make_forecast_dataset(data, temperature, sampling_rate, sequence_length, steps_ahead,
+                              batch_size):
+        delay = sampling_rate * ({steps})
+        return keras.utils.timeseries_dataset_from_array(
+            data[:-delay], targets=temperature[delay:], {sampling}sequence_length=sequence_length,
+            batch_size=batch_size, {shuffling})
+    """
+SAMPLING = "sampling_rate=sampling_rate, "
+NAIVE_MAE = """
+    def naive_mae(dataset, mean, std, column):
+        errors = [np.abs(w[:, {step}, column].numpy() * std[column] + mean[column] - t.numpy())
+                  for w, t in dataset]
+        return {result}
+    """
+RNN_FORWARD = """
+    def rnn_forward(inputs, W, U, b):
+        state_t = np.zeros((W.shape[0],), dtype=inputs.dtype)
+        outputs = []
+        for input_t in inputs:
+            state_t = {step}
+            outputs.append(state_t)
+        return np.stack(outputs)
+    """
+
 # (question, answer, which check cell must catch it, words the hint must contain)
 WRONG_ANSWERS = [
     pytest.param("q1", """
@@ -66,32 +86,18 @@ WRONG_ANSWERS = [
                 sequence_length=sequence_length, batch_size=batch_size, shuffle=False)
         """, "visible", ["expected 1039, found 1000.0", "pass temperature shifted by the delay"],
         id="q1-targets-not-shifted"),
-    pytest.param("q1", """
-        def make_forecast_dataset(data, temperature, sampling_rate, sequence_length, steps_ahead,
-                                  batch_size):
-            delay = sampling_rate * (sequence_length + steps_ahead)
-            return keras.utils.timeseries_dataset_from_array(
-                data[:-delay], targets=temperature[delay:], sampling_rate=sampling_rate,
-                sequence_length=sequence_length, batch_size=batch_size, shuffle=False)
-        """, "visible", ["found 1042.0", "one step too far", "(sequence_length + steps_ahead - 1)"],
-        id="q1-delay-off-by-one-step"),
-    pytest.param("q1", """
-        def make_forecast_dataset(data, temperature, sampling_rate, sequence_length, steps_ahead,
-                                  batch_size):
-            delay = sampling_rate * (sequence_length + steps_ahead - 1)
-            return keras.utils.timeseries_dataset_from_array(
-                data[:-delay], targets=temperature[delay:], sequence_length=sequence_length,
-                batch_size=batch_size, shuffle=False)
-        """, "visible", ["the records in the first window", "every sampling_rate-th record"],
-        id="q1-sampling-rate-forgotten"),
-    pytest.param("q1", """
-        def make_forecast_dataset(data, temperature, sampling_rate, sequence_length, steps_ahead,
-                                  batch_size):
-            delay = sampling_rate * (sequence_length + steps_ahead - 1)
-            return keras.utils.timeseries_dataset_from_array(
-                data[:-delay], targets=temperature[delay:], sampling_rate=sampling_rate,
-                sequence_length=sequence_length, batch_size=batch_size, shuffle=True, seed=1)
-        """, "visible", ["the first window starts at record 0"], id="q1-shuffled"),
+    pytest.param("q1", FORECAST_DATASET.format(steps="sequence_length + steps_ahead",
+                                               sampling=SAMPLING, shuffling="shuffle=False"),
+                 "visible", ["found 1042.0", "one step too far",
+                             "(sequence_length + steps_ahead - 1)"],
+                 id="q1-delay-off-by-one-step"),
+    pytest.param("q1", FORECAST_DATASET.format(steps="sequence_length + steps_ahead - 1",
+                                               sampling="", shuffling="shuffle=False"),
+                 "visible", ["the records in the first window", "every sampling_rate-th record"],
+                 id="q1-sampling-rate-forgotten"),
+    pytest.param("q1", FORECAST_DATASET.format(steps="sequence_length + steps_ahead - 1",
+                                               sampling=SAMPLING, shuffling="shuffle=True, seed=1"),
+                 "visible", ["the first window starts at record 0"], id="q1-shuffled"),
     pytest.param("q2", """
         def normalize(data, num_train):
             mean, std = data.mean(axis=0), data.std(axis=0)
@@ -116,47 +122,24 @@ WRONG_ANSWERS = [
             errors = [np.abs(w[:, -1, column].numpy() - t.numpy()) for w, t in dataset]
             return float(np.concatenate(errors).mean())
         """, "visible", ["multiply by std[column] and add mean[column]"], id="q3-not-unnormalized"),
-    pytest.param("q3", """
-        def naive_mae(dataset, mean, std, column):
-            errors = [np.abs(w[:, 0, column].numpy() * std[column] + mean[column] - t.numpy())
-                      for w, t in dataset]
-            return float(np.concatenate(errors).mean())
-        """, "visible", ["windows[:, -1, column], not its first"], id="q3-first-step"),
-    pytest.param("q3", """
-        def naive_mae(dataset, mean, std, column):
-            errors = [np.abs(w[:, -1, column].numpy() * std[column] + mean[column] - t.numpy())
-                      for w, t in dataset]
-            return float(np.mean([batch.mean() for batch in errors]))
-        """, "visible", ["expected 1.7898319, found 1.79009", "average over windows, not over batches"],
+    pytest.param("q3", NAIVE_MAE.format(step="0", result="float(np.concatenate(errors).mean())"),
+                 "visible", ["windows[:, -1, column], not its first"], id="q3-first-step"),
+    pytest.param("q3", NAIVE_MAE.format(
+        step="-1", result="float(np.mean([batch.mean() for batch in errors]))"),
+        "visible", ["expected 1.7898319, found 1.79009", "average over windows, not over batches"],
         id="q3-mean-of-batch-means"),
-    pytest.param("q3", """
-        def naive_mae(dataset, mean, std, column):
-            errors = [np.abs(w[:, -1, column].numpy() * std[column] + mean[column] - t.numpy())
-                      for w, t in dataset]
-            return np.concatenate(errors).mean()
-        """, "visible", ["the type of the result", "return a Python float"], id="q3-numpy-float"),
+    pytest.param("q3", NAIVE_MAE.format(step="-1", result="np.concatenate(errors).mean()"),
+                 "visible", ["the type of the result", "return a Python float"],
+                 id="q3-numpy-float"),
     pytest.param("q4", """
         rnn_forward = buggy_rnn_forward
         """, "visible", ["found 0.0", "the state never changes", "state_t = output_t"],
         id="q4-the-bug"),
-    pytest.param("q4", """
-        def rnn_forward(inputs, W, U, b):
-            state_t = np.zeros((W.shape[0],), dtype=inputs.dtype)
-            outputs = []
-            for input_t in inputs:
-                state_t = np.maximum(0, W @ input_t + U @ state_t + b)
-                outputs.append(state_t)
-            return np.stack(outputs)
-        """, "visible", ["output_t = tanh("], id="q4-relu-instead-of-tanh"),
-    pytest.param("q4", """
-        def rnn_forward(inputs, W, U, b):
-            state_t = np.zeros((W.shape[0],), dtype=inputs.dtype)
-            outputs = []
-            for input_t in inputs:
-                state_t = np.tanh(input_t @ W + state_t @ U + b)
-                outputs.append(state_t)
-            return np.stack(outputs)
-        """, "visible", ["raised ValueError", "output_t = tanh(W @ input_t"], id="q4-transposed-weights"),
+    pytest.param("q4", RNN_FORWARD.format(step="np.maximum(0, W @ input_t + U @ state_t + b)"),
+                 "visible", ["output_t = tanh("], id="q4-relu-instead-of-tanh"),
+    pytest.param("q4", RNN_FORWARD.format(step="np.tanh(input_t @ W + state_t @ U + b)"),
+                 "visible", ["raised ValueError", "output_t = tanh(W @ input_t"],
+                 id="q4-transposed-weights"),
     pytest.param("q5", """
         build_stacked_gru = buggy_build_stacked_gru
         """, "visible", ["raised ValueError", "return_sequences=True on the first GRU"],

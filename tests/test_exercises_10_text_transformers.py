@@ -17,14 +17,8 @@ SOURCE, RELEASE = harness.notebook_paths(ASSIGNMENT)
 #: Locked cells that define what the questions use, in notebook order.
 GIVEN = ("setup", "imports", "q2_data", "q3_data", "q4_buggy", "q4_symptom")
 #: question -> (answer cell, check cell)
-QUESTIONS = {
-    "q1": ("q1_answer", "q1_tokenize"),
-    "q2": ("q2_answer", "q2_tf_idf"),
-    "q3": ("q3_answer", "q3_attention"),
-    "q4": ("q4_answer", "q4_causal_mask"),
-    "q5": ("q5_answer", "q5_positional_embedding"),
-    "q6": ("q6_answer", "q6_bigram_vectorizer"),
-}
+QUESTIONS = harness.questions("q1_tokenize", "q2_tf_idf", "q3_attention", "q4_causal_mask",
+                              "q5_positional_embedding", "q6_bigram_vectorizer")
 
 
 source_cells = harness.source_cells_fixture(SOURCE)
