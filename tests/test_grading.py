@@ -217,6 +217,21 @@ def test_a_failed_autograde_is_explained_in_one_line():
     assert worker.reason("") == "no message"
 
 
+def test_a_skipped_cell_raises_and_keeps_the_submitted_code_as_comments():
+    pytest.importorskip("nbgrader")
+    from course_lib.grading import execute
+
+    source = execute.skipped_source("import os\n\nos._exit(3)")
+    namespace: dict = {}
+    with pytest.raises(RuntimeError, match="made the kernel die"):
+        exec(compile(source, "<cell>", "exec"), namespace)  # noqa: S102 - the cell as the kernel runs it
+    assert "os" not in namespace  # nothing of the submitted code ran
+    assert source.splitlines()[1:] == ["# The cell as submitted (not run):", "# import os", "#",
+                                       "# os._exit(3)"]
+    names = [step.__name__ for step in execute.autograde_preprocessors()]
+    assert names[0] == "SkippingExecute" and "Execute" not in names and "SaveAutoGrades" in names
+
+
 # ----------------------------------------------------------------------------- the command
 
 

@@ -1,6 +1,6 @@
 """`course grade` end to end on a batch of chapter 01 submissions, good and bad.
 
-One run of the command over twelve submissions, each a case an instructor meets: the CSV must
+One run of the command over thirteen submissions, each a case an instructor meets: the CSV must
 hold the right score or a clear status for each, feedback must exist for each, and no submission
 file may change. The per-cell timeout is kept small so the looping submission costs 25 s.
 """
@@ -45,8 +45,11 @@ def build_batch(folder):
             "q4_weighted_sum": "print('ok: weighted_sum gives the expected result')"}),
         "deleted": samples.without_cell(samples.submission(STUDENT, right), "q5_channels_last"),
         "colab": samples.as_colab_saves_it(samples.submission(STUDENT, right)),
-        # the kernel process exits: nbgrader cannot grade it, the batch goes on
+        # the kernel process exits in an answer cell, or in a check cell that calls the answer:
+        # that cell is skipped and the rest graded
         "crashes": samples.submission(STUDENT, right, {"q6_answer": "import os\nos._exit(3)"}),
+        "crashes_in_check": samples.submission(STUDENT, right, {
+            "q4_answer": "import os\n\ndef weighted_sum(features, weights):\n    os._exit(3)"}),
         # right for the visible 4 x 4 probe only: the hidden tests must catch it
         "hardcoded": samples.submission(STUDENT, right, {
             "q2_answer": "def center_crop(images, size):\n    return images[:, 1:3, 1:3, :]"}),
@@ -93,8 +96,8 @@ def scores(row):
 def test_every_submission_gets_one_row(graded):
     assert sorted(graded["rows"]) == sorted(["correct", "partial", "raises", "loops", "edited",
                                              "deleted", "colab", "hardcoded", "crashes",
-                                             "renamed", "broken", "blank"])
-    assert "graded 12 submissions" in graded["stdout"]
+                                             "crashes_in_check", "renamed", "broken", "blank"])
+    assert "graded 13 submissions" in graded["stdout"]
     assert all(row["max"] == "14" for row in graded["rows"].values())
 
 
@@ -180,11 +183,20 @@ def test_broken_and_empty_files_get_a_status_not_a_crash(graded):
 
 
 @pytest.mark.slow
-def test_a_crashing_kernel_gets_an_error_with_its_reason(graded):
-    row = graded["rows"]["crashes"]
-    assert row["status"] == "error: the kernel died while running the notebook (a crash, an exit " \
-                            "call, or out of memory)"
-    assert row["total"] == "0" and scores(row) == [""] * 6
+def test_a_cell_that_kills_the_kernel_is_skipped_and_the_rest_graded(graded):
+    row = graded["rows"]["crashes"]  # q6's answer cell exits: its check fails, the rest count
+    assert row["status"] == "kernel-died"
+    assert scores(row) == ["2", "2", "2", "2", "2", "0"] and row["total"] == "10"
+    assert "the kernel died (an exit call, a crash or out of memory) in cell " in row["notes"]
+    assert "(q6_answer) starting `import os`: skipped, the rest graded" in row["notes"]
+    feedback = (graded["out"] / "feedback" / "crashes.html").read_text(encoding="utf-8")
+    assert "made the kernel die while grading" in feedback and "# os._exit(3)" in feedback
+
+    row = graded["rows"]["crashes_in_check"]  # the check cell calling the answer exits
+    assert row["status"] == "kernel-died"
+    assert scores(row) == ["2", "2", "2", "0", "2", "2"] and row["total"] == "10"
+    assert "(q4_weighted_sum) starting `checks.check_function(weighted_sum" in row["notes"]
+    assert "raised instead of checking" not in row["notes"]
 
 
 @pytest.mark.slow

@@ -43,7 +43,7 @@ from course_lib.grading.settings import DEFAULT_TIMEOUT, GradingError
 from course_lib.grading.worker import RESULT_MARK
 
 #: Statuses a row can have (``error: <reason>`` carries its reason).
-STATUSES = ("ok", "timeout", "empty", "not-a-notebook", "wrong-notebook", "error")
+STATUSES = ("ok", "kernel-died", "timeout", "empty", "not-a-notebook", "wrong-notebook", "error")
 
 
 @dataclass(frozen=True)
@@ -232,13 +232,22 @@ def _fill_row(row: Row, outcome: dict[str, Any], questions: list[Question], *, t
         else:
             row.scores[question.grade_id] = grade["score"]
     row.total = sum(score for score in row.scores.values() if score is not None)
+    if outcome.get("skipped"):
+        row.status = "kernel-died"
+        where = [f"cell {item['cell'] + 1}"
+                 + (f" ({item['grade_id']})" if item.get("grade_id") else "")
+                 + (f" starting `{item['first_line']}`" if item.get("first_line") else "")
+                 for item in outcome["skipped"]]
+        row.notes.append("the kernel died (an exit call, a crash or out of memory) in "
+                         + ", ".join(where) + ": skipped, the rest graded")
     if outcome.get("timeouts"):
         row.status = "timeout"
         row.notes.append(f"interrupted after {timeout} s (other cells still graded): "
                          + ", ".join(outcome["timeouts"]))
     quiet = ("CheckFailed", "AssertionError", "CellTimeoutError", "KeyboardInterrupt")
+    skipped = {item.get("grade_id") for item in outcome.get("skipped", [])}
     raised = [f"{name} ({error})" for name, error in outcome.get("failures", {}).items()
-              if error not in quiet]
+              if error not in quiet and name not in skipped]
     if raised:
         row.notes.append("check cells that raised instead of checking: " + ", ".join(raised))
     row.notes.extend(by_hand)

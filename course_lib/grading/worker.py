@@ -18,6 +18,9 @@ followed by a JSON object:
     grade ids (or ``cell N``) of the cells interrupted after the per-cell timeout;
 ``failures``
     ``{grade_id: error name}`` for the check cells that failed;
+``skipped``
+    ``[{"cell": index, "grade_id": id or null, "first_line": text}]``: cells that made the kernel
+    die, replaced by a raise so the rest could be graded (see :mod:`.execute`);
 ``feedback``
     the path of the HTML feedback, or ``null``;
 ``autograde_seconds``, ``feedback_seconds``
@@ -84,31 +87,74 @@ def _read_graded(path: Path) -> tuple[list[str], list[str], dict[str, str]]:
     return present, timeouts, failures
 
 
-def grade(course_dir: Path, assignment: str, student: str, *, timeout: int,
-          show_hidden_tests: bool = False) -> dict[str, Any]:
-    """Autograde ``student`` in ``course_dir`` and generate their feedback; see the module doc."""
-    from nbgrader.api import Gradebook
+#: At most this many cells are skipped for killing the kernel before the submission is given up.
+MAX_SKIPPED_CELLS = 3
+
+
+def _describe_cell(notebook_path: Path, index: int) -> dict[str, Any]:
+    """Which cell ``index`` of the submitted notebook is, in words an instructor recognises."""
+    try:
+        cell = json.loads(notebook_path.read_text(encoding="utf-8"))["cells"][index]
+    except (OSError, ValueError, KeyError, IndexError):
+        return {"cell": index, "grade_id": None, "first_line": ""}
+    source = cell.get("source", "")
+    source = "".join(source) if isinstance(source, list) else source
+    lines = [line.strip() for line in source.splitlines() if line.strip()]
+    return {"cell": index, "grade_id": cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"),
+            "first_line": lines[0][:80] if lines else ""}
+
+
+def _autograde(course_dir: Path, assignment: str, student: str, *, timeout: int,
+               show_hidden_tests: bool, skip_cells: list[int]) -> tuple[Any, dict[str, Any]]:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    from course_lib.grading import settings
+    from course_lib.grading import execute, settings
 
     config = settings.nbgrader_config(course_dir, timeout=timeout,
                                       show_hidden_tests=show_hidden_tests)
+    config.Autograde.autograde_preprocessors = execute.autograde_preprocessors()
+    config.SkippingExecute.skip_cells = list(skip_cells)
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    return api, api.autograde(assignment, student, force=True, create=True)
+
+
+def grade(course_dir: Path, assignment: str, student: str, *, timeout: int,
+          show_hidden_tests: bool = False) -> dict[str, Any]:
+    """Autograde ``student`` in ``course_dir`` and generate their feedback; see the module doc.
+
+    A cell that makes the kernel die is skipped and the notebook graded again (at most
+    :data:`MAX_SKIPPED_CELLS` times), so one crash costs only the questions that depend on it.
+    """
+    from nbgrader.api import Gradebook
+
+    from course_lib.grading import execute
+
     outcome: dict[str, Any] = {"success": False, "error": None, "grades": {}, "present": [],
-                               "timeouts": [], "failures": {}, "feedback": None, "log": ""}
+                               "timeouts": [], "failures": {}, "skipped": [], "feedback": None,
+                               "log": ""}
+    submitted = sorted((course_dir / "submitted" / student / assignment).glob("*.ipynb"))
+    skip_cells: list[int] = []
     started = time.perf_counter()
-    result = api.autograde(assignment, student, force=True, create=True)
+    while True:
+        api, result = _autograde(course_dir, assignment, student, timeout=timeout,
+                                 show_hidden_tests=show_hidden_tests, skip_cells=skip_cells)
+        outcome["log"] += result.get("log", "")
+        crashed = execute.last_started["cell"]
+        died = "DeadKernelError" in (result.get("error") or "") + (result.get("log") or "")
+        if (result.get("success") or not died or crashed is None or crashed in skip_cells
+                or len(skip_cells) >= MAX_SKIPPED_CELLS or not submitted):
+            break
+        skip_cells.append(crashed)
+        outcome["skipped"].append(_describe_cell(submitted[0], crashed))
     outcome["autograde_seconds"] = round(time.perf_counter() - started, 2)
-    outcome["log"] = result.get("log", "")
     graded = sorted((course_dir / "autograded" / student / assignment).glob("*.ipynb"))
     if not result.get("success"):
         outcome["error"] = reason((result.get("error") or "") + "\n" + (result.get("log") or ""))
     if graded:
         present, timeouts, failures = _read_graded(graded[0])
         outcome.update(present=present, timeouts=timeouts, failures=failures)
-    with Gradebook(config.CourseDirectory.db_url) as gradebook:
+    with Gradebook(api.coursedir.db_url) as gradebook:
         try:
             submission = gradebook.find_submission(assignment, student)
         except Exception:  # no submission row: autograde failed before creating it

@@ -1,0 +1,58 @@
+"""nbgrader's cell runner, taught to survive a kernel that dies.
+
+When a submission kills the kernel (``os._exit``, a crash in native code, running out of memory),
+nbgrader stops and records no score at all. :class:`SkippingExecute` notes which cell was running
+when that happened; the worker then grades the notebook again with that cell replaced by one that
+raises :data:`SKIPPED_MESSAGE`, so everything else in the notebook still earns its points. The cell
+replaced may be the student's answer or a check cell that called it; either way, the questions
+that depend on it score 0, which is what a grader reading by hand would give.
+
+This module imports nbgrader: only the grading worker imports it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nbgrader.preprocessors import Execute
+from traitlets import Integer, List
+
+SKIPPED_MESSAGE = ("this cell made the kernel die while grading (an exit call, a crash or running "
+                   "out of memory), so it was skipped and the rest of the notebook graded")
+
+
+def skipped_source(original: str) -> str:
+    """The stand-in for a skipped cell: it raises, and shows the code as submitted in comments."""
+    submitted = "\n".join(f"# {line}" if line else "#" for line in original.splitlines())
+    return f"raise RuntimeError({SKIPPED_MESSAGE!r})\n# The cell as submitted (not run):\n{submitted}"
+
+
+#: The index of the cell that started running last in this process (None before any).
+last_started: dict[str, int | None] = {"cell": None}
+
+
+class SkippingExecute(Execute):
+    """nbgrader's ``Execute``, plus: replace the cells in ``skip_cells`` before running, and
+    remember which cell started last (see :data:`last_started`)."""
+
+    skip_cells = List(Integer(), default_value=[],
+                      help="indices of cells to replace by a raise before running").tag(config=True)
+
+    def preprocess(self, nb: Any, resources: Any = None, km: Any = None) -> Any:
+        for index in self.skip_cells:
+            if 0 <= index < len(nb.cells) and nb.cells[index].cell_type == "code":
+                nb.cells[index].source = skipped_source(nb.cells[index].source)
+        last_started["cell"] = None
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell: Any, resources: Any, index: int) -> Any:
+        last_started["cell"] = index
+        return super().preprocess_cell(cell, resources, index)
+
+
+def autograde_preprocessors() -> list[type]:
+    """nbgrader's autograde preprocessors with :class:`SkippingExecute` in place of ``Execute``."""
+    from nbgrader.converters import Autograde
+
+    defaults = Autograde.class_traits()["autograde_preprocessors"].default()
+    return [SkippingExecute if preprocessor is Execute else preprocessor for preprocessor in defaults]
