@@ -445,7 +445,7 @@ def _full_profile_report(spec):
     sizes_ = namespace.get("sizes")
     report = {{
         "profile": getattr(run_, "profile", None), "device": getattr(run_, "device", None),
-        "gpus": list(getattr(run_, "gpus", ())),
+        "gpus": None if run_ is None else list(run_.gpus),
         "tensorflow": getattr(run_, "tensorflow_version", None),
         "keras": getattr(run_, "keras_version", None),
         "sizes": dict(sizes_) if isinstance(sizes_, dict) else None,
