@@ -16,7 +16,10 @@ PYTEST_ARGS ?=
 # Two notebook kernels at a time fit a 2-core, 24 GiB machine; `make test JOBS=0` runs serially.
 JOBS ?= 2
 
-.PHONY: lab test lint clean-notebooks release-exercises clean env
+# Name for the result files of `make figures`: the GPU's name where an NVIDIA driver answers.
+DEVICE ?= $(shell (nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null || echo cpu) | head -n 1 | tr 'A-Z' 'a-z' | tr -cs 'a-z0-9' '-' | sed 's/-$$//')
+
+.PHONY: lab test lint clean-notebooks release-exercises clean env figures
 
 env: $(STAMP)
 
@@ -37,6 +40,15 @@ test: $(STAMP)
 	COURSE_PROFILE=quick COURSE_OFFLINE=1 COURSE_ALLOW_STANDINS=1 TF_CPP_MIN_LOG_LEVEL=3 MPLBACKEND=Agg \
 	$(if $(SHARED_DATA),COURSE_DATA_SUBSETS=$(abspath $(SHARED_DATA))) \
 	$(BIN)/python -m pytest $(if $(filter-out 0,$(JOBS)),-n $(JOBS) --dist loadscope) $(PYTEST_ARGS)
+
+# The figures benchmarks/README.md asks for, in one command (meant for a GPU machine with the
+# complete data sets): the device report, the training benchmark, the chapters' full profiles.
+figures: $(STAMP)
+	$(BIN)/course doctor
+	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/python benchmarks/train_benchmark.py --repeats 3 \
+	  --json benchmarks/results/$(DEVICE).json
+	TF_CPP_MIN_LOG_LEVEL=3 MPLBACKEND=Agg $(BIN)/python benchmarks/full_profile.py \
+	  --chapters 03 04 08 09 10 --json benchmarks/results/full-profile-$(DEVICE).json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -62,3 +62,18 @@ def test_conda_environment_uses_the_same_pins():
     pip_section = next(item["pip"] for item in environment["dependencies"] if isinstance(item, dict))
     assert "-r requirements/cpu.txt" in pip_section and "-e ." in pip_section
     assert any(str(item).startswith("python=3.11") for item in environment["dependencies"])
+
+
+def test_make_figures_runs_every_benchmark_and_names_the_files_after_the_gpu(tmp_path):
+    """`make figures` on a GPU machine: the device report, then both benchmarks, named per GPU."""
+    fake_smi = tmp_path / "nvidia-smi"
+    fake_smi.write_text("#!/bin/sh\necho 'NVIDIA H100 80GB HBM3'\n")
+    fake_smi.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    dry_run = subprocess.run(["make", "-n", "figures", "STAMP=Makefile"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, check=True).stdout
+    commands = " ".join(dry_run.replace("\\\n", " ").split())
+    assert commands.index("course doctor") < commands.index("train_benchmark.py --repeats 3")
+    assert "--json benchmarks/results/nvidia-h100-80gb-hbm3.json" in commands
+    assert ("full_profile.py --chapters 03 04 08 09 10 "
+            "--json benchmarks/results/full-profile-nvidia-h100-80gb-hbm3.json") in commands
