@@ -83,11 +83,6 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def _load(path: Path) -> list[np.ndarray]:
-    with np.load(path) as archive:
-        return [archive[f"arr_{index}"] for index in range(len(archive.files))]
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_two_replicas_learn_what_one_device_learns(tmp_path: Path):
@@ -104,8 +99,9 @@ def test_two_replicas_learn_what_one_device_learns(tmp_path: Path):
     assert report["copies_per_weight"] == [2, 2, 2, 2]  # two kernels, two biases, one copy per replica
     assert len(report["devices"]) == 2 and all("CPU" in device for device in report["devices"])
 
-    one = _load(tmp_path / "run.one.npz")
-    two = _load(tmp_path / "run.two.npz")
+    with np.load(tmp_path / "run.one.npz") as single_run, np.load(tmp_path / "run.two.npz") as mirrored_run:
+        one = [single_run[name] for name in single_run.files]      # arr_0, arr_1, ... in order
+        two = [mirrored_run[name] for name in mirrored_run.files]
     replica0, replica1 = two[0::2], two[1::2]
     for first, second in zip(replica0, replica1, strict=True):
         np.testing.assert_array_equal(first, second)  # the replicas never drift apart
