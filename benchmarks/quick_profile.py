@@ -103,14 +103,14 @@ def run_notebook(path: Path, timeout: float) -> dict[str, Any]:
 
 
 def data_kind(lines: Sequence[str]) -> str:
-    """One word for the data a chapter used: real, real subset, stand-in, or none loaded."""
-    if not lines:
-        return "none loaded"
-    if any("STAND-IN" in line for line in lines):
-        return "stand-in (generated)"
-    if any("subset" in line for line in lines):
-        return "real subset"
-    return "real"
+    """What data a chapter used: real, real subset, stand-in (generated), or several of them."""
+    kinds = []
+    for line in lines:
+        kind = ("stand-in (generated)" if "STAND-IN" in line
+                else "real subset" if "subset" in line else "real")
+        if kind not in kinds:
+            kinds.append(kind)
+    return " + ".join(kinds) if kinds else "none loaded"
 
 
 def markdown_table(outcomes: Sequence[dict[str, Any]], budget_mib: float, server_mib: float) -> str:

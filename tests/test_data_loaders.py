@@ -150,6 +150,8 @@ def test_imdb_subset_cannot_honour_a_larger_vocabulary_and_says_so(subsets, monk
     line = only_line(capsys)
     assert "real subset: 50 of 25,000 training + 10 of 25,000 test reviews" in line
     assert "num_words=10000 cannot be honoured" in line
+    (exact, _), _ = data.load_imdb(num_words=500)  # the subset's own vocabulary: nothing to say
+    assert "num_words=500 cannot" not in only_line(capsys) and list(exact[0]) == list(x_train[0])
     (small, _), _ = data.load_imdb(num_words=100)
     assert max(max(seq) for seq in small) < 100
     for full, capped in zip(x_train, small, strict=True):

@@ -48,7 +48,8 @@ def test_the_peak_is_read_from_the_kernels_own_line(qp):
 def test_data_is_labelled_by_what_it_was(qp):
     assert qp.data_kind([]) == "none loaded"
     assert qp.data_kind(["Data: MNIST, real subset: 10,000 of 60,000"]) == "real subset"
-    assert qp.data_kind(["Data: Fashion-MNIST, full", "STAND-IN DATA: IMDB"]) == "stand-in (generated)"
+    assert qp.data_kind(["Data: Fashion-MNIST, full", "STAND-IN DATA: IMDB"]) == "real + stand-in (generated)"
+    assert qp.data_kind(["STAND-IN DATA: Jena", "STAND-IN DATA: Jena"]) == "stand-in (generated)"
     assert qp.data_kind(["Data: Fashion-MNIST, full: 60,000 training"]) == "real"
 
 

@@ -223,6 +223,8 @@ def load_imdb(num_words: int | None = 10000, *, verbose: bool = True) -> Arrays:
             x_train = _as_object_array([[w if w < num_words else 2 for w in s] for s in x_train])
             x_test = _as_object_array([[w if w < num_words else 2 for w in s] for s in x_test])
             words = f"num_words={num_words}"
+        elif num_words == kept:
+            words = f"num_words={num_words}"
         else:
             words = (f"only the {kept} most frequent words: num_words={num_words} cannot be "
                      f"honoured, every index is below {kept}")
