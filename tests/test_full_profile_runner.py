@@ -132,6 +132,24 @@ def test_figures_keep_the_data_kind_and_say_why_one_was_not_run(fp):
     assert rows["xception_accuracy"]["measured"] == "not run: the notebook did not set it"
 
 
+def test_a_subset_with_the_references_own_split_sizes_is_compared(fp):
+    """The cats-vs-dogs figures are defined on 2,000 training photos: that layout is the protocol."""
+    chapter = fp.CHAPTERS["08"]
+    pets = {"title": "Cats vs dogs", "kind": "subset",
+            "what": "real subset, 4,000 images: train 1,000, validation 500, test 500 per class of "
+                    "Kaggle's 25,000, shrunk to <= 256 px"}
+    outcome = _outcome({"mnist_accuracy": 0.985, "scratch_accuracy": 0.72,
+                        "augmented_accuracy": 0.76, "xception_accuracy": None},
+                       {"mnist": MNIST_SUBSET, "cats_vs_dogs": pets})
+    rows = {row["key"]: row for row in fp.figure_rows(chapter, outcome)}
+    assert rows["scratch_accuracy"]["verdict"] == "yes (a real subset with the reference's split sizes)"
+    assert rows["scratch_accuracy"]["in_band"] is True and rows["scratch_accuracy"]["data_kind"] == "protocol"
+    assert rows["scratch_accuracy"]["data"].startswith("REAL SUBSET with the reference's own split sizes")
+    assert rows["augmented_accuracy"]["in_band"] is False
+    assert rows["augmented_accuracy"]["verdict"].startswith("no: 4.5 points below the band")
+    assert rows["mnist_accuracy"]["verdict"] == "n/a: real subset, not the reference data"  # MNIST is not
+
+
 def test_a_figure_without_a_variable_is_read_from_its_own_printed_line(fp):
     chapter = fp.CHAPTERS["10"]
     stdout = ("Epoch 5/5\nunigram test accuracy: 0.887\nTF-IDF bigram test accuracy: 0.512\n"
