@@ -580,13 +580,14 @@ def run_chapter(chapter: Chapter, profile: str, timeout: float) -> dict[str, Any
             try:
                 client.execute_cell(notebook.cells[report_index], report_index)
             except Exception as error:
+                outcome["report_error"] = one_line(
+                    f"{getattr(error, 'ename', type(error).__name__)}: {getattr(error, 'evalue', error)}")
                 if outcome["status"] == "ok":
-                    outcome.update(status="failed", error=one_line(
-                        f"report cell: {getattr(error, 'ename', type(error).__name__)}: "
-                        f"{getattr(error, 'evalue', error)}"))
+                    outcome.update(status="failed", error=f"report cell: {outcome['report_error']}")
     except Exception as error:  # the kernel did not start, or died
+        outcome["kernel_error"] = one_line(f"{type(error).__name__}: {error}")
         if outcome["status"] == "ok":
-            outcome.update(status="failed", error=one_line(f"kernel: {type(error).__name__}: {error}"))
+            outcome.update(status="failed", error=f"kernel: {outcome['kernel_error']}")
     outcome["wall_seconds"] = time.perf_counter() - start
     text = stdout_of(notebook)
     outcome["stdout"] = text
@@ -699,7 +700,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "device": header, "cpu": cpu_name(), "usable_cpu_count": usable_cpu_count(),
             "gpus": gpus, **versions, "profile": args.profile,
             "data_settings": environment_line(),
-            "chapters": [{key: value for key, value in chapter.items() if key != "stdout"}
+            "chapters": [{**{key: value for key, value in chapter.items() if key != "stdout"},
+                          "stdout_tail": chapter.get("stdout", "")[-3000:]}
                          for chapter in chapters],
             "table": table,
         }
