@@ -524,6 +524,23 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
+def run_report(client: Any, cell: Any, index: int) -> None:
+    """Run the report cell until it prints its line.
+
+    After a timeout the kernel is interrupted, but a request sent while the interrupted cell is
+    still unwinding is aborted by the kernel (it drops what was queued behind an error) and
+    comes back with no output: ask again, once the kernel is idle, until ``REPORT_TIMEOUT``.
+    """
+    give_up = time.perf_counter() + REPORT_TIMEOUT
+    while True:
+        cell.outputs = []
+        client.execute_cell(cell, index)
+        printed = any(MARK in output.get("text", "") for output in cell.outputs)
+        if printed or time.perf_counter() > give_up:
+            return
+        time.sleep(2)
+
+
 def run_chapter(chapter: Chapter, profile: str, timeout: float) -> dict[str, Any]:
     """Run ``chapter``'s notebook in a fresh kernel; return its outcome (never raises)."""
     path = notebook_path(chapter.number)
@@ -578,7 +595,7 @@ def run_chapter(chapter: Chapter, profile: str, timeout: float) -> dict[str, Any
                 REPORT_TIMEOUT, int(deadline - time.perf_counter()))
             client.error_on_timeout = None
             try:
-                client.execute_cell(notebook.cells[report_index], report_index)
+                run_report(client, notebook.cells[report_index], report_index)
             except Exception as error:
                 outcome["report_error"] = one_line(
                     f"{getattr(error, 'ename', type(error).__name__)}: {getattr(error, 'evalue', error)}")

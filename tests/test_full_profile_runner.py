@@ -307,3 +307,27 @@ def test_chapter_03_quick_end_to_end_reports_both_accuracies_and_no_reference_cl
     assert "| yes |" not in result.stdout and "| no:" not in result.stdout
     assert "Device: " in result.stdout and "usable CPU cores" in result.stdout
     assert document["table"] in result.stdout
+
+
+def test_an_aborted_report_is_asked_for_again(fp, monkeypatch):
+    """A request queued behind an interrupted cell comes back aborted, with no output."""
+    class Kernel:
+        def __init__(self, aborted):
+            self.aborted, self.calls = aborted, 0
+
+        def execute_cell(self, cell, index):
+            self.calls += 1
+            if self.calls > self.aborted:
+                cell.outputs.append({"name": "stdout", "text": fp.MARK + "{}\n"})
+
+    class Cell:
+        outputs: list = []
+
+    monkeypatch.setattr(fp.time, "sleep", lambda seconds: None)
+    kernel = Kernel(aborted=2)
+    fp.run_report(kernel, Cell(), 5)
+    assert kernel.calls == 3
+    monkeypatch.setattr(fp, "REPORT_TIMEOUT", -1)  # past the limit: one try, then give up
+    kernel = Kernel(aborted=10)
+    fp.run_report(kernel, Cell(), 5)
+    assert kernel.calls == 1
