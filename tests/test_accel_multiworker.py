@@ -70,10 +70,8 @@ def _load(path: Path) -> list[np.ndarray]:
         return [archive[f"arr_{index}"] for index in range(len(archive.files))]
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(300)
-def test_two_workers_on_loopback_end_with_the_same_weights(tmp_path: Path):
-    script = tmp_path / "worker.py"
+def _run_two_workers(folder: Path) -> list[subprocess.Popen]:
+    script = folder / "worker.py"
     script.write_text(WORKER)
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     processes = []
@@ -82,9 +80,9 @@ def test_two_workers_on_loopback_end_with_the_same_weights(tmp_path: Path):
             env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "",
                    "TF_CONFIG": json.dumps({"cluster": {"worker": workers},
                                             "task": {"type": "worker", "index": index}})}
-            log = open(tmp_path / f"worker{index}.log", "w")  # closed in the finally block
+            log = open(folder / f"worker{index}.log", "w")  # closed in the finally block
             processes.append((subprocess.Popen(
-                [sys.executable, str(script), str(tmp_path / f"worker{index}")],
+                [sys.executable, str(script), str(folder / f"worker{index}")],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log))
         deadline = time.monotonic() + 240
         for process, _ in processes:
@@ -97,7 +95,20 @@ def test_two_workers_on_loopback_end_with_the_same_weights(tmp_path: Path):
                 process.kill()
                 process.wait()
             log.close()
-    for index, (process, _) in enumerate(processes):
+    return [process for process, _ in processes]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_two_workers_on_loopback_end_with_the_same_weights(tmp_path: Path):
+    processes = _run_two_workers(tmp_path)
+    silent_crash = [process.returncode < 0 and not (tmp_path / f"worker{index}.log").read_text()
+                    for index, process in enumerate(processes)]
+    if any(silent_crash):
+        # Once on a loaded CI machine a worker was killed by a signal (SIGBUS) before printing
+        # anything, at TensorFlow's start; that says nothing of the strategy: start the pair again.
+        processes = _run_two_workers(tmp_path)
+    for index, process in enumerate(processes):
         output = (tmp_path / f"worker{index}.log").read_text()[-3000:]
         assert process.returncode == 0, f"worker {index} failed:\n{output}"
 
