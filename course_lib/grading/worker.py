@@ -43,12 +43,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from course_lib.grading import restore
+
 RESULT_MARK = "@@course-grade-result@@"
 
 
 _EXCEPTION_LINE = re.compile(r"^\s*([\w.]+(?:Error|Exception|Exit)): (.+)$")
+#: What nbgrader's error or log says when the kernel process died.
+_DEAD_KERNEL_MARKS = ("DeadKernelError", "Kernel died")
 _KNOWN_REASONS = (
-    (("DeadKernelError", "Kernel died"),
+    (_DEAD_KERNEL_MARKS,
      "the kernel died while running the notebook (a crash, an exit call, or out of memory)"),
     (("failed to validate",), "its nbgrader metadata is corrupted (cells copied or retyped?)"),
 )
@@ -97,10 +101,8 @@ def _describe_cell(notebook_path: Path, index: int) -> dict[str, Any]:
         cell = json.loads(notebook_path.read_text(encoding="utf-8"))["cells"][index]
     except (OSError, ValueError, KeyError, IndexError):
         return {"cell": index, "grade_id": None, "first_line": ""}
-    source = cell.get("source", "")
-    source = "".join(source) if isinstance(source, list) else source
-    lines = [line.strip() for line in source.splitlines() if line.strip()]
-    return {"cell": index, "grade_id": cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"),
+    lines = [line.strip() for line in restore.source_text(cell).splitlines() if line.strip()]
+    return {"cell": index, "grade_id": restore.grade_id(cell),
             "first_line": lines[0][:80] if lines else ""}
 
 
@@ -141,7 +143,8 @@ def grade(course_dir: Path, assignment: str, student: str, *, timeout: int,
                                  show_hidden_tests=show_hidden_tests, skip_cells=skip_cells)
         outcome["log"] += result.get("log", "")
         crashed = execute.last_started["cell"]
-        died = "DeadKernelError" in (result.get("error") or "") + (result.get("log") or "")
+        text = (result.get("error") or "") + (result.get("log") or "")
+        died = any(mark in text for mark in _DEAD_KERNEL_MARKS)
         if (result.get("success") or not died or crashed is None or crashed in skip_cells
                 or len(skip_cells) >= MAX_SKIPPED_CELLS or not submitted):
             break
