@@ -524,6 +524,14 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
+def kernel_env(profile: str) -> dict[str, str]:
+    """The environment of a chapter's kernel: this one, the profile set, TensorFlow quiet, no display."""
+    env = {**os.environ, "COURSE_PROFILE": profile}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
 def run_report(client: Any, cell: Any, index: int) -> None:
     """Run the report cell until it prints its line.
 
@@ -562,9 +570,7 @@ def run_chapter(chapter: Chapter, profile: str, timeout: float) -> dict[str, Any
 
     from nbclient import NotebookClient
 
-    env = {**os.environ, "COURSE_PROFILE": profile}
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    env.setdefault("MPLBACKEND", "Agg")
+    env = kernel_env(profile)
     client = NotebookClient(notebook, kernel_name="python3", interrupt_on_timeout=True,
                             resources={"metadata": {"path": str(path.parent)}})
     deadline = start + timeout

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from full_profile import NOTEBOOKS, device_line, environment_line, one_line, stdout_of  # noqa: E402
+from full_profile import NOTEBOOKS, device_line, environment_line, kernel_env, one_line, stdout_of  # noqa: E402
 
 MARK = "QUICK_PROFILE_PEAK_KIB "
 PEAK_CELL = f"import resource\nprint({MARK!r} + str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))"
@@ -80,9 +80,7 @@ def run_notebook(path: Path, timeout: float) -> dict[str, Any]:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     notebook.cells.append(nbformat.v4.new_code_cell(PEAK_CELL))
-    env = {**os.environ, "COURSE_PROFILE": "quick"}
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    env.setdefault("MPLBACKEND", "Agg")
+    env = kernel_env("quick")
     client = NotebookClient(notebook, kernel_name="python3", timeout=int(timeout),
                             resources={"metadata": {"path": str(path.parent)}})
     outcome: dict[str, Any] = {"notebook": path.name, "status": "ok", "error": None}
