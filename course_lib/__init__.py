@@ -19,6 +19,7 @@ submodules below are loaded the first time a notebook uses them:
 ``checks``         learner checks for exercises, with hints
 ``grading``        ``course grade``: nbgrader autograding to a CSV
 ``accel``          mixed precision, XLA, tf.data pipelines, tf.distribute
+``report``         the closing "What your run showed" section of every chapter
 ``authoring``      notebook hygiene and checked-output refresh for course authors
 =================  ===============================================================
 """
@@ -34,7 +35,7 @@ __version__ = "0.1.0"
 
 __all__ = ["PROFILES", "Run", "resolve_profile", "setup", "__version__"]
 
-_SUBMODULES = {"runtime", "data", "plots", "widgets", "checks", "grading", "accel", "authoring"}
+_SUBMODULES = {"runtime", "data", "plots", "widgets", "checks", "grading", "accel", "authoring", "report"}
 
 
 def __getattr__(name: str) -> Any:
