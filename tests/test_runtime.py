@@ -157,3 +157,59 @@ def test_setup_stops_with_a_message_below_the_floor_instead_of_failing_later(cle
         ("keras", "3.10.0") if names == ("keras",) else real(*names)))
     with pytest.raises(CourseError, match=r"needs Keras 3\.\d+\.\d+ or newer.*has Keras 3\.10\.0"):
         course_lib.setup(verbose=False)
+
+
+@pytest.fixture
+def colab_with_old_keras(monkeypatch):
+    """installed_version says Keras 3.10.0 until the (fake) pip has run; records pip's commands."""
+    from course_lib import runtime
+
+    state = {"keras": "3.10.0", "pip": [], "pip_fails": False}
+    real = runtime.installed_version
+
+    def installed(*names):
+        return ("keras", state["keras"]) if names == ("keras",) else real(*names)
+
+    def pip(command, **kwargs):
+        state["pip"].append(command)
+        if state["pip_fails"]:
+            return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution")
+        state["keras"] = runtime.TESTED_KERAS
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(runtime, "installed_version", installed)
+    monkeypatch.setattr(subprocess, "run", pip)
+    return state
+
+
+def test_on_colab_an_old_keras_is_upgraded_before_its_first_import(colab_with_old_keras, monkeypatch):
+    from course_lib import runtime
+
+    monkeypatch.delitem(sys.modules, "keras", raising=False)
+    notes = runtime.ensure_floor("colab")
+    assert colab_with_old_keras["pip"] == [
+        [sys.executable, "-m", "pip", "install", "-q", runtime.KERAS_REQUIREMENT]]
+    assert notes == (f"Keras 3.10.0 was older than the course needs ({runtime.FLOOR_KERAS}): the "
+                     f"setup cell upgraded it to Keras {runtime.TESTED_KERAS} (!pip install -q "
+                     f"'{runtime.KERAS_REQUIREMENT}') before importing it.",)
+
+
+def test_on_colab_an_old_keras_already_imported_asks_for_a_restart(colab_with_old_keras,
+                                                                    monkeypatch):
+    from course_lib import runtime
+    from course_lib.errors import CourseError
+
+    monkeypatch.setitem(sys.modules, "keras", sys.modules.get("keras", object()))
+    with pytest.raises(CourseError, match="already imported in this session.*Restart session"):
+        runtime.ensure_floor("colab")
+    assert len(colab_with_old_keras["pip"]) == 1  # installed for the next session
+
+
+def test_on_colab_a_failed_upgrade_says_what_to_run(colab_with_old_keras, monkeypatch):
+    from course_lib import runtime
+    from course_lib.errors import CourseError
+
+    monkeypatch.delitem(sys.modules, "keras", raising=False)
+    colab_with_old_keras["pip_fails"] = True
+    with pytest.raises(CourseError, match=r"No matching distribution.*!pip install -q 'keras>="):
+        runtime.ensure_floor("colab")
