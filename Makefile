@@ -1,4 +1,4 @@
-# The TensorFlow and Keras workbook. On a fresh Linux machine with Python 3.11 (3.10-3.12 work):
+# The TensorFlow and Keras workbook. On a fresh Linux machine with Python 3.11 (3.12 works too; Keras 3.15 needs 3.11 or newer):
 #   make lab    create the environment (first run only) and open the course in JupyterLab
 #   make test   create the environment (first run only) and run the whole test suite
 #   make test-floor  every chapter and exercise notebook on the oldest supported TensorFlow and Keras
@@ -25,7 +25,7 @@ DEVICE ?= $(shell (nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null
 env: $(STAMP)
 
 $(STAMP): requirements/base.txt requirements/$(TF_VARIANT).txt requirements/dev.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else "Python 3.10 to 3.12 is needed, found %d.%d: run make with PYTHON=python3.11" % v)'
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 12) else "Python 3.11 or 3.12 is needed, found %d.%d: run make with PYTHON=python3.11" % v)'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements/$(TF_VARIANT).txt -r requirements/dev.txt
@@ -48,7 +48,7 @@ FLOOR_VENV  ?= .venv-floor
 FLOOR_STAMP := $(FLOOR_VENV)/.installed-floor
 
 $(FLOOR_STAMP): requirements/floor.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else "Python 3.10 to 3.12 is needed, found %d.%d: run make with PYTHON=python3.11" % v)'
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 12) else "Python 3.11 or 3.12 is needed, found %d.%d: run make with PYTHON=python3.11" % v)'
 	$(PYTHON) -m venv $(FLOOR_VENV)
 	$(FLOOR_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(FLOOR_VENV)/bin/python -m pip install --quiet -r requirements/floor.txt

@@ -42,6 +42,8 @@ TESTED_KERAS = "3.15.1"
 #: also fails chapter 09 (``Flatten`` on windows of unknown length; fixed in 3.11).
 FLOOR_TENSORFLOW = "2.19"
 FLOOR_KERAS = "3.15.0"
+#: Keras 3.13 and later install on Python 3.11 or newer only.
+FLOOR_PYTHON = (3, 11)
 #: What the setup cell installs on Colab when Keras is below the floor: a release between the
 #: floor and the pin, both of which CI tests (pip picks the newest, the pin).
 KERAS_REQUIREMENT = f"keras>={FLOOR_KERAS},<={TESTED_KERAS}"
@@ -259,6 +261,7 @@ def check_floor(
     *,
     platform: str,
     keras_imported: bool,
+    python: tuple[int, int] | None = None,
 ) -> FloorCheck:
     """Compare the installed TensorFlow ``(distribution, version)`` and Keras with the floor.
 
@@ -277,6 +280,14 @@ def check_floor(
     if keras_version is not None and version_tuple(keras_version) >= version_tuple(FLOOR_KERAS):
         return FloorCheck("ok")
     found = f"Keras {keras_version}" if keras_version else "no Keras"
+    python = python or sys.version_info[:2]
+    if python < FLOOR_PYTHON:
+        return FloorCheck("stop", (
+            f"This course needs Keras {FLOOR_KERAS} or newer, and this environment has {found} "
+            f"on Python {python[0]}.{python[1]}: Keras {FLOOR_KERAS} installs on Python "
+            f"{FLOOR_PYTHON[0]}.{FLOOR_PYTHON[1]} or newer only. Use a newer Python (the course "
+            f"is tested on 3.11), then run: {prefix}pip install -U '{KERAS_REQUIREMENT}' and "
+            f"{restart}; then run this cell again."))
     if platform == "colab":
         return FloorCheck("upgrade-keras-then-restart" if keras_imported else "upgrade-keras")
     return FloorCheck("stop", (

@@ -141,11 +141,22 @@ def test_the_floor_check_upgrades_keras_on_colab_and_says_what_to_run_elsewhere(
         tensorflow, keras, platform, imported, action, says):
     from course_lib.runtime import check_floor
 
-    found = check_floor(tensorflow, keras, platform=platform, keras_imported=imported)
+    found = check_floor(tensorflow, keras, platform=platform, keras_imported=imported,
+                        python=(3, 12))
     assert found.action == action
     assert says in found.message
     if action == "stop":
         assert "restart" in found.message.lower() and "run this cell again" in found.message
+
+
+def test_on_python_3_10_an_old_keras_cannot_be_upgraded_and_the_message_says_why():
+    from course_lib.runtime import check_floor
+
+    found = check_floor(("tensorflow", "2.19.1"), "3.10.0", platform="colab", keras_imported=False,
+                        python=(3, 10))
+    assert found.action == "stop" and "Python 3.11 or newer" in found.message
+    assert check_floor(("tensorflow", "2.21.0"), "3.15.1", platform="local",
+                       keras_imported=False, python=(3, 10)).action == "ok"
 
 
 def test_setup_stops_with_a_message_below_the_floor_instead_of_failing_later(clean_env, monkeypatch):
