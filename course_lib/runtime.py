@@ -17,6 +17,15 @@ variable; otherwise ``full`` where a GPU is present and ``quick`` elsewhere (alw
 Binder). Sizes that differ between profiles are declared in one cell per notebook with
 :meth:`Run.sizes`.
 
+Versions
+--------
+The course is pinned to TensorFlow :data:`TESTED_TENSORFLOW` with Keras :data:`TESTED_KERAS` and
+supports anything from the floor up (:data:`FLOOR_TENSORFLOW`, :data:`FLOOR_KERAS`). Before
+Keras's first import, :func:`setup` reads the installed versions from the package metadata: on
+Colab it upgrades a Keras below the floor in place and says so in the report; elsewhere, or
+where TensorFlow itself is too old, it stops with a :class:`~course_lib.errors.CourseError` that
+names the ``pip install`` to run.
+
 This module imports TensorFlow only inside :func:`setup`, never at import time.
 """
 
@@ -315,13 +324,14 @@ def _upgrade_keras(old: str | None, *, restart_needed: bool) -> str:
             f"This course needs Keras {FLOOR_KERAS} or newer and this runtime has {found}; "
             f"installing a newer one failed ({' / '.join(said) or 'no message'}). Run {shown} in "
             "a cell, then Runtime > Restart session and run this cell again.")
+    was = (f"Keras {old} was older than the course needs ({FLOOR_KERAS})" if old
+           else f"Keras was missing (the course needs {FLOOR_KERAS})")
     if restart_needed:
         raise CourseError(
-            f"{found} was older than the course needs ({FLOOR_KERAS}) and was already imported in "
+            f"{was} and was already imported in "
             f"this session, so the setup cell installed Keras {new[1]} for the next one: "
             "Runtime > Restart session, then run this cell again.")
-    return (f"{found} was older than the course needs ({FLOOR_KERAS}): the setup cell upgraded "
-            f"it to Keras {new[1]} ({shown}) before importing it.")
+    return (f"{was}: the setup cell upgraded it to Keras {new[1]} ({shown}) before importing it.")
 
 
 def ensure_floor(platform: str) -> tuple[str, ...]:
