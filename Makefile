@@ -1,6 +1,7 @@
-# The TensorFlow and Keras workbook. On a fresh Linux machine with Python 3.11 (3.10-3.12 work):
+# The TensorFlow and Keras workbook. On a fresh Linux machine with Python 3.11 (3.12 works too; Keras 3.15 needs 3.11 or newer):
 #   make lab    create the environment (first run only) and open the course in JupyterLab
 #   make test   create the environment (first run only) and run the whole test suite
+#   make test-floor  every chapter and exercise notebook on the oldest supported TensorFlow and Keras
 # Other targets: make lint, make clean-notebooks, make clean.
 
 PYTHON ?= python3
@@ -19,12 +20,12 @@ JOBS ?= 2
 # Name for the result files of `make figures`: the GPU's name where an NVIDIA driver answers.
 DEVICE ?= $(shell (nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null || echo cpu) | head -n 1 | tr 'A-Z' 'a-z' | tr -cs 'a-z0-9' '-' | sed 's/-$$//')
 
-.PHONY: lab test lint clean-notebooks release-exercises clean env figures
+.PHONY: lab test test-floor lint clean-notebooks release-exercises clean env figures
 
 env: $(STAMP)
 
 $(STAMP): requirements/base.txt requirements/$(TF_VARIANT).txt requirements/dev.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else "Python 3.10 to 3.12 is needed, found %d.%d: run make with PYTHON=python3.11" % v)'
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 12) else "Python 3.11 or 3.12 is needed, found %d.%d: run make with PYTHON=python3.11" % v)'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements/$(TF_VARIANT).txt -r requirements/dev.txt
@@ -40,6 +41,25 @@ test: $(STAMP)
 	COURSE_PROFILE=quick COURSE_OFFLINE=1 COURSE_ALLOW_STANDINS=1 TF_CPP_MIN_LOG_LEVEL=3 MPLBACKEND=Agg \
 	$(if $(SHARED_DATA),COURSE_DATA_SUBSETS=$(abspath $(SHARED_DATA))) \
 	$(BIN)/python -m pytest $(if $(filter-out 0,$(JOBS)),-n $(JOBS) --dist loadscope) $(PYTEST_ARGS)
+
+# The floor stack (requirements/floor.txt: the oldest TensorFlow and Keras the course supports) in
+# its own environment, CPU build; `make test-floor` runs every chapter and exercise notebook on it.
+FLOOR_VENV  ?= .venv-floor
+FLOOR_STAMP := $(FLOOR_VENV)/.installed-floor
+
+$(FLOOR_STAMP): requirements/floor.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 12) else "Python 3.11 or 3.12 is needed, found %d.%d: run make with PYTHON=python3.11" % v)'
+	$(PYTHON) -m venv $(FLOOR_VENV)
+	$(FLOOR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FLOOR_VENV)/bin/python -m pip install --quiet -r requirements/floor.txt
+	$(FLOOR_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+test-floor: $(FLOOR_STAMP)
+	COURSE_PROFILE=quick COURSE_OFFLINE=1 COURSE_ALLOW_STANDINS=1 TF_CPP_MIN_LOG_LEVEL=3 MPLBACKEND=Agg \
+	$(if $(SHARED_DATA),COURSE_DATA_SUBSETS=$(abspath $(SHARED_DATA))) \
+	$(FLOOR_VENV)/bin/python -m pytest $(if $(filter-out 0,$(JOBS)),-n $(JOBS) --dist loadscope) \
+	  notebooks exercises/source $(PYTEST_ARGS)
 
 # The figures benchmarks/README.md asks for, in one command (meant for a GPU machine with the
 # complete data sets): the device report, the training benchmark, the chapters' full profiles.
@@ -62,4 +82,4 @@ release-exercises: $(STAMP)
 	$(BIN)/python -m course_lib.grading.release
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) $(FLOOR_VENV) .pytest_cache .ruff_cache test-artifacts

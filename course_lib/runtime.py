@@ -17,12 +17,22 @@ variable; otherwise ``full`` where a GPU is present and ``quick`` elsewhere (alw
 Binder). Sizes that differ between profiles are declared in one cell per notebook with
 :meth:`Run.sizes`.
 
+Versions
+--------
+The course is pinned to TensorFlow :data:`TESTED_TENSORFLOW` with Keras :data:`TESTED_KERAS` and
+supports anything from the floor up (:data:`FLOOR_TENSORFLOW`, :data:`FLOOR_KERAS`). Before
+Keras's first import, :func:`setup` reads the installed versions from the package metadata: on
+Colab it upgrades a Keras below the floor in place and says so in the report; elsewhere, or
+where TensorFlow itself is too old, it stops with a :class:`~course_lib.errors.CourseError` that
+names the ``pip install`` to run.
+
 This module imports TensorFlow only inside :func:`setup`, never at import time.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +42,22 @@ PROFILES = ("quick", "full")
 PROFILE_ENV = "COURSE_PROFILE"
 #: The TensorFlow release the lessons' printed facts were checked on.
 TESTED_TENSORFLOW = "2.21"
+#: The Keras release pinned in requirements/base.txt.
+TESTED_KERAS = "3.15.1"
+#: The floor: the oldest TensorFlow and Keras the course supports. ``make test-floor`` runs every
+#: chapter and exercise notebook on them (requirements/floor.txt); :func:`setup` refuses anything
+#: older, and on Colab brings an older Keras up to the floor before Keras is first imported.
+#: Keras 3.15.0 is the first to take a plain function as a regularizer (chapter 07); Keras 3.10
+#: also fails chapter 09 (``Flatten`` on windows of unknown length; fixed in 3.11).
+FLOOR_TENSORFLOW = "2.19"
+FLOOR_KERAS = "3.15.0"
+#: Keras 3.13 and later install on Python 3.11 or newer only.
+FLOOR_PYTHON = (3, 11)
+#: What the setup cell installs on Colab when Keras is below the floor: a release between the
+#: floor and the pin, both of which CI tests (pip picks the newest, the pin).
+KERAS_REQUIREMENT = f"keras>={FLOOR_KERAS},<={TESTED_KERAS}"
+#: The distributions TensorFlow comes as, in the order they are looked for.
+_TENSORFLOW_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tf-nightly")
 
 _BINDER_VARIABLES = ("BINDER_LAUNCH_HOST", "BINDER_REPO_URL", "BINDER_REQUEST", "BINDER_SERVICE_HOST")
 _COLAB_VARIABLES = ("COLAB_RELEASE_TAG", "COLAB_GPU", "COLAB_BACKEND_VERSION")
@@ -194,9 +220,155 @@ def _version_notes(tensorflow_version: str) -> tuple[str, ...]:
     if tensorflow_version.startswith(TESTED_TENSORFLOW + "."):
         return ()
     return (
-        f"This course was checked with TensorFlow {TESTED_TENSORFLOW}; you have "
-        f"{tensorflow_version}. The lessons should run, but printed values may differ.",
+        f"This course was checked with TensorFlow {TESTED_TENSORFLOW} and runs on "
+        f"TensorFlow {FLOOR_TENSORFLOW} with Keras {FLOOR_KERAS} or newer; you have "
+        f"{tensorflow_version}. The lessons run, but printed values may differ.",
     )
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"2.19.1"`` -> ``(2, 19, 1)``; a suffix ends it (``"2.20.0rc1"`` -> ``(2, 20, 0)``)."""
+    numbers = []
+    for piece in version.split("."):
+        digits = re.match(r"\d+", piece)
+        if digits is None:
+            break
+        numbers.append(int(digits.group()))
+        if digits.group() != piece:
+            break
+    return tuple(numbers)
+
+
+def installed_version(*distributions: str) -> tuple[str, str] | None:
+    """``(name, version)`` of the first of ``distributions`` installed, read without importing it."""
+    from importlib import metadata
+
+    for name in distributions:
+        try:
+            return name, metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+@dataclass(frozen=True)
+class FloorCheck:
+    """What :func:`check_floor` decided.
+
+    ``action`` is ``"ok"``; ``"upgrade-keras"`` (Colab, Keras not imported yet: install
+    :data:`KERAS_REQUIREMENT` now); ``"upgrade-keras-then-restart"`` (Colab, but the old Keras is
+    already imported in this process); or ``"stop"`` (``message`` says what to run).
+    """
+
+    action: str
+    message: str = ""
+
+
+def check_floor(
+    tensorflow: tuple[str, str] | None,
+    keras_version: str | None,
+    *,
+    platform: str,
+    keras_imported: bool,
+    python: tuple[int, int] | None = None,
+) -> FloorCheck:
+    """Compare the installed TensorFlow ``(distribution, version)`` and Keras with the floor.
+
+    ``None`` means not installed (or installed without metadata): TensorFlow's import then says
+    what is wrong, and Keras counts as below the floor.
+    """
+    restart = "Runtime > Restart session" if platform == "colab" else "restart the kernel"
+    prefix = "!" if platform in ("colab", "kaggle") else ""
+    if tensorflow is not None and version_tuple(tensorflow[1]) < version_tuple(FLOOR_TENSORFLOW):
+        name = "tensorflow" if tensorflow[0] == "tf-nightly" else tensorflow[0]
+        return FloorCheck("stop", (
+            f"This course needs TensorFlow {FLOOR_TENSORFLOW} or newer with Keras {FLOOR_KERAS} "
+            f"or newer, and this environment has TensorFlow {tensorflow[1]}, which is too old to "
+            f"run its lessons. Run: {prefix}pip install -U '{name}>={FLOOR_TENSORFLOW}' "
+            f"'{KERAS_REQUIREMENT}', then {restart} and run this cell again."))
+    if keras_version is not None and version_tuple(keras_version) >= version_tuple(FLOOR_KERAS):
+        return FloorCheck("ok")
+    found = f"Keras {keras_version}" if keras_version else "no Keras"
+    python = python or sys.version_info[:2]
+    if python < FLOOR_PYTHON:
+        return FloorCheck("stop", (
+            f"This course needs Keras {FLOOR_KERAS} or newer, and this environment has {found} "
+            f"on Python {python[0]}.{python[1]}: Keras {FLOOR_KERAS} installs on Python "
+            f"{FLOOR_PYTHON[0]}.{FLOOR_PYTHON[1]} or newer only. Use a newer Python (the course "
+            f"is tested on 3.11), then run: {prefix}pip install -U '{KERAS_REQUIREMENT}' and "
+            f"{restart}; then run this cell again."))
+    if platform == "colab":
+        return FloorCheck("upgrade-keras-then-restart" if keras_imported else "upgrade-keras")
+    return FloorCheck("stop", (
+        f"This course needs Keras {FLOOR_KERAS} or newer (older releases fail in chapters 07 and "
+        f"09), and this environment has {found}. Run: {prefix}pip install -U "
+        f"'{KERAS_REQUIREMENT}', then {restart} and run this cell again."))
+
+
+def _upgrade_keras(old: str | None, *, restart_needed: bool) -> str:
+    """Install :data:`KERAS_REQUIREMENT` with pip; return the report line that says so."""
+    import importlib
+    import subprocess
+
+    from course_lib.errors import CourseError
+
+    command = [sys.executable, "-m", "pip", "install", "-q", KERAS_REQUIREMENT]
+    shown = f"!pip install -q '{KERAS_REQUIREMENT}'"
+    found = f"Keras {old}" if old else "no Keras"
+    done = subprocess.run(command, capture_output=True, text=True)
+    importlib.invalidate_caches()
+    new = installed_version("keras")
+    if done.returncode != 0 or new is None or version_tuple(new[1]) < version_tuple(FLOOR_KERAS):
+        said = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise CourseError(
+            f"This course needs Keras {FLOOR_KERAS} or newer and this runtime has {found}; "
+            f"installing a newer one failed ({' / '.join(said) or 'no message'}). Run {shown} in "
+            "a cell, then Runtime > Restart session and run this cell again.")
+    was = (f"Keras {old} was older than the course needs ({FLOOR_KERAS})" if old
+           else f"Keras was missing (the course needs {FLOOR_KERAS})")
+    if restart_needed:
+        raise CourseError(
+            f"{was} and was already imported in "
+            f"this session, so the setup cell installed Keras {new[1]} for the next one: "
+            "Runtime > Restart session, then run this cell again.")
+    return (f"{was}: the setup cell upgraded it to Keras {new[1]} ({shown}) before importing it.")
+
+
+def ensure_floor(platform: str) -> tuple[str, ...]:
+    """Check the installed TensorFlow and Keras against the floor before either is imported.
+
+    On Colab a Keras below the floor is upgraded in place (it is pure Python and installs in
+    seconds); elsewhere, or where TensorFlow itself is too old, :class:`CourseError` says what to
+    run. Returns the report lines that tell what was done.
+    """
+    from course_lib.errors import CourseError
+
+    keras = installed_version("keras")
+    found = check_floor(installed_version(*_TENSORFLOW_DISTRIBUTIONS),
+                        keras and keras[1], platform=platform,
+                        keras_imported="keras" in sys.modules)
+    if found.action == "stop":
+        raise CourseError(found.message)
+    if found.action.startswith("upgrade-keras"):
+        return (_upgrade_keras(keras and keras[1],
+                               restart_needed=found.action.endswith("restart")),)
+    return ()
+
+
+def _check_imported(tensorflow_version: str, keras: Any, platform: str) -> None:
+    """The floor again, on the modules actually imported (metadata can be missing or shadowed)."""
+    if (version_tuple(tensorflow_version) >= version_tuple(FLOOR_TENSORFLOW)
+            and version_tuple(keras.__version__) >= version_tuple(FLOOR_KERAS)):
+        return
+    from course_lib.errors import CourseError
+
+    restart = "Runtime > Restart session" if platform == "colab" else "restart the kernel"
+    raise CourseError(
+        f"This kernel imported TensorFlow {tensorflow_version} with Keras {keras.__version__} "
+        f"(from {os.path.dirname(keras.__file__ or '')}); the course needs TensorFlow "
+        f"{FLOOR_TENSORFLOW} and Keras {FLOOR_KERAS} or newer. Run: pip install -U "
+        f"'tensorflow>={FLOOR_TENSORFLOW}' '{KERAS_REQUIREMENT}', then {restart}. If pip says "
+        "they are already installed, an older copy earlier on sys.path hides them.")
 
 
 def _quiet_tensorflow() -> None:
@@ -276,16 +448,12 @@ def setup(seed: int = 42, profile: str | None = None, *, verbose: bool = True) -
         Print the report (default).
     """
     global _current
+    platform = detect_platform()
+    floor_notes = ensure_floor(platform)  # before Keras's first import: it may upgrade Keras
     tf = import_tensorflow()
     import keras
 
-    if int(keras.__version__.split(".")[0]) < 3:
-        from course_lib.errors import CourseError
-
-        raise CourseError(
-            f"This course needs Keras 3 and found Keras {keras.__version__}. "
-            "Run: pip install 'keras>=3' 'tensorflow>=2.16', then restart the kernel."
-        )
+    _check_imported(tf.__version__, keras, platform)
     tf.get_logger().setLevel("ERROR")
     gpus = tf.config.list_physical_devices("GPU")
     for gpu in gpus:
@@ -294,7 +462,6 @@ def setup(seed: int = 42, profile: str | None = None, *, verbose: bool = True) -
         except RuntimeError:  # already initialized by an earlier cell: keep its setting
             pass
     keras.utils.set_random_seed(seed)
-    platform = detect_platform()
     chosen, reason = resolve_profile(profile, has_gpu=bool(gpus), platform=platform)
     _current = Run(
         profile=chosen,
@@ -304,7 +471,7 @@ def setup(seed: int = 42, profile: str | None = None, *, verbose: bool = True) -
         gpus=tuple(_gpu_name(tf, gpu) for gpu in gpus),
         tensorflow_version=tf.__version__,
         keras_version=keras.__version__,
-        notes=_version_notes(tf.__version__) + _profile_notes(chosen, platform, bool(gpus)),
+        notes=floor_notes + _version_notes(tf.__version__) + _profile_notes(chosen, platform, bool(gpus)),
     )
     if verbose:
         print(_current.report())

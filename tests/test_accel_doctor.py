@@ -110,6 +110,10 @@ def test_tensorflow_missing_or_wrong_keras_or_backend():
     assert "requirements/cpu.txt" in problems(cpu_only)[0].fix
     keras2 = problems(diagnose(facts(keras="2.15.0")))
     assert any("Keras 3" in finding.text for finding in keras2)
+    below_floor = problems(diagnose(facts(keras="3.10.0", tensorflow="2.18.1")))
+    assert any("Keras 3, release 3.15.0 or newer; found 3.10.0" in finding.text
+               for finding in below_floor)
+    assert any("TensorFlow 2.18.1 is older" in finding.text for finding in below_floor)
     backend = problems(diagnose(facts(keras_backend="jax")))
     assert any("KERAS_BACKEND is 'jax'" in finding.text for finding in backend)
 

@@ -77,3 +77,16 @@ def test_make_figures_runs_every_benchmark_and_names_the_files_after_the_gpu(tmp
     assert "--json benchmarks/results/nvidia-h100-80gb-hbm3.json" in commands
     assert ("full_profile.py --chapters 03 04 08 09 10 "
             "--json benchmarks/results/full-profile-nvidia-h100-80gb-hbm3.json") in commands
+
+
+def test_the_floor_stack_is_the_floor_setup_checks_and_the_pin_is_what_it_upgrades_to():
+    from course_lib import runtime
+
+    floor, base, cpu = _pins("floor.txt"), _pins("base.txt"), _pins("cpu.txt")
+    assert floor["keras"] == runtime.FLOOR_KERAS
+    assert floor["tensorflow-cpu"].startswith(runtime.FLOOR_TENSORFLOW + ".")
+    assert base["keras"] == runtime.TESTED_KERAS
+    assert cpu["tensorflow-cpu"].startswith(runtime.TESTED_TENSORFLOW + ".")
+    # the floor venv runs the notebooks with the same tools as the pinned one
+    for tool in ("pytest", "pytest-xdist", "nbval", "ipykernel", "matplotlib", "ipywidgets"):
+        assert floor[tool] == {**base, **_pins("dev.txt")}[tool], tool

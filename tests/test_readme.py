@@ -16,7 +16,8 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in README and "make lab" in README
     commands = [line.strip() for line in ci_script.splitlines()
                 if line.strip() and not line.lstrip().startswith("#")]
-    assert commands[-1] == "make test"
+    assert commands[-2:] == ["make test", "make test-floor"]
+    assert "make test-floor" in README
 
 
 def test_every_chapter_notebook_has_a_row_with_working_links():

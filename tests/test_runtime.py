@@ -106,3 +106,121 @@ def test_course_info_reports_and_rejects_a_bad_profile(clean_env):
                          text=True)
     assert bad.returncode == 1
     assert "not a run profile" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# The floor: the oldest TensorFlow and Keras the course supports (README, "Versions").
+
+def test_versions_compare_as_numbers():
+    from course_lib.runtime import version_tuple
+
+    assert version_tuple("2.19.1") == (2, 19, 1)
+    assert version_tuple("2.20.0rc1") == (2, 20, 0)
+    assert version_tuple("3.9.2") < version_tuple("3.10.0") < version_tuple("3.15.0")
+
+
+@pytest.mark.parametrize(
+    ("tensorflow", "keras", "platform", "imported", "action", "says"),
+    [
+        (("tensorflow-cpu", "2.21.0"), "3.15.1", "local", False, "ok", ""),
+        (("tensorflow", "2.19.1"), course_lib.runtime.FLOOR_KERAS, "colab", False, "ok", ""),
+        # Colab's stack of late 2025: Keras is upgraded before its first import
+        (("tensorflow", "2.19.1"), "3.10.0", "colab", False, "upgrade-keras", ""),
+        (("tensorflow", "2.19.1"), "3.10.0", "colab", True, "upgrade-keras-then-restart", ""),
+        # elsewhere the learner is told what to run
+        (("tensorflow-cpu", "2.19.1"), "3.10.0", "local", False, "stop",
+         "pip install -U 'keras>=3"),
+        (("tensorflow", "2.19.1"), None, "kaggle", False, "stop", "!pip install -U 'keras>=3"),
+        # TensorFlow itself too old: never upgraded behind the learner's back, on Colab neither
+        (("tensorflow", "2.18.1"), "3.15.1", "colab", False, "stop",
+         "!pip install -U 'tensorflow>=2.19'"),
+        (("tensorflow-cpu", "2.17.0"), "3.10.0", "local", False, "stop",
+         "pip install -U 'tensorflow-cpu>=2.19'"),
+    ],
+)
+def test_the_floor_check_upgrades_keras_on_colab_and_says_what_to_run_elsewhere(
+        tensorflow, keras, platform, imported, action, says):
+    from course_lib.runtime import check_floor
+
+    found = check_floor(tensorflow, keras, platform=platform, keras_imported=imported,
+                        python=(3, 12))
+    assert found.action == action
+    assert says in found.message
+    if action == "stop":
+        assert "restart" in found.message.lower() and "run this cell again" in found.message
+
+
+def test_on_python_3_10_an_old_keras_cannot_be_upgraded_and_the_message_says_why():
+    from course_lib.runtime import check_floor
+
+    found = check_floor(("tensorflow", "2.19.1"), "3.10.0", platform="colab", keras_imported=False,
+                        python=(3, 10))
+    assert found.action == "stop" and "Python 3.11 or newer" in found.message
+    assert check_floor(("tensorflow", "2.21.0"), "3.15.1", platform="local",
+                       keras_imported=False, python=(3, 10)).action == "ok"
+
+
+def test_setup_stops_with_a_message_below_the_floor_instead_of_failing_later(clean_env, monkeypatch):
+    from course_lib import runtime
+    from course_lib.errors import CourseError
+
+    real = runtime.installed_version
+    monkeypatch.setattr(runtime, "installed_version", lambda *names: (
+        ("keras", "3.10.0") if names == ("keras",) else real(*names)))
+    with pytest.raises(CourseError, match=r"needs Keras 3\.\d+\.\d+ or newer.*has Keras 3\.10\.0"):
+        course_lib.setup(verbose=False)
+
+
+@pytest.fixture
+def colab_with_old_keras(monkeypatch):
+    """installed_version says Keras 3.10.0 until the (fake) pip has run; records pip's commands."""
+    from course_lib import runtime
+
+    state = {"keras": "3.10.0", "pip": [], "pip_fails": False}
+    real = runtime.installed_version
+
+    def installed(*names):
+        return ("keras", state["keras"]) if names == ("keras",) else real(*names)
+
+    def pip(command, **kwargs):
+        state["pip"].append(command)
+        if state["pip_fails"]:
+            return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution")
+        state["keras"] = runtime.TESTED_KERAS
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(runtime, "installed_version", installed)
+    monkeypatch.setattr(subprocess, "run", pip)
+    return state
+
+
+def test_on_colab_an_old_keras_is_upgraded_before_its_first_import(colab_with_old_keras, monkeypatch):
+    from course_lib import runtime
+
+    monkeypatch.delitem(sys.modules, "keras", raising=False)
+    notes = runtime.ensure_floor("colab")
+    assert colab_with_old_keras["pip"] == [
+        [sys.executable, "-m", "pip", "install", "-q", runtime.KERAS_REQUIREMENT]]
+    assert notes == (f"Keras 3.10.0 was older than the course needs ({runtime.FLOOR_KERAS}): the "
+                     f"setup cell upgraded it to Keras {runtime.TESTED_KERAS} (!pip install -q "
+                     f"'{runtime.KERAS_REQUIREMENT}') before importing it.",)
+
+
+def test_on_colab_an_old_keras_already_imported_asks_for_a_restart(colab_with_old_keras,
+                                                                    monkeypatch):
+    from course_lib import runtime
+    from course_lib.errors import CourseError
+
+    monkeypatch.setitem(sys.modules, "keras", sys.modules.get("keras", object()))
+    with pytest.raises(CourseError, match="already imported in this session.*Restart session"):
+        runtime.ensure_floor("colab")
+    assert len(colab_with_old_keras["pip"]) == 1  # installed for the next session
+
+
+def test_on_colab_a_failed_upgrade_says_what_to_run(colab_with_old_keras, monkeypatch):
+    from course_lib import runtime
+    from course_lib.errors import CourseError
+
+    monkeypatch.delitem(sys.modules, "keras", raising=False)
+    colab_with_old_keras["pip_fails"] = True
+    with pytest.raises(CourseError, match=r"No matching distribution.*!pip install -q 'keras>="):
+        runtime.ensure_floor("colab")

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from course_lib.accel.devices import Hardware, plan_for
+from course_lib.runtime import FLOOR_KERAS, FLOOR_TENSORFLOW, KERAS_REQUIREMENT
 
 #: The TensorFlow release the course pins, and the pip lines that install it.
 TENSORFLOW_PIN = "2.21.0"
@@ -237,9 +238,14 @@ def diagnose(facts: DoctorFacts) -> list[Finding]:
     if facts.keras_backend != "tensorflow":
         findings.append(Finding("problem", f"KERAS_BACKEND is {facts.keras_backend!r}; the course runs "
                                 "Keras on TensorFlow.", "unset KERAS_BACKEND, then restart the kernel"))
-    if facts.keras is None or _version_tuple(facts.keras)[:1] < (3,):
-        findings.append(Finding("problem", f"The course needs Keras 3; found {facts.keras or 'none'}.",
-                                'pip install "keras==3.15.1", then restart the kernel'))
+    if facts.keras is None or _version_tuple(facts.keras) < _version_tuple(FLOOR_KERAS):
+        findings.append(Finding("problem", f"The course needs Keras 3, release {FLOOR_KERAS} or "
+                                f"newer; found {facts.keras or 'none'}.",
+                                f'pip install -U "{KERAS_REQUIREMENT}", then restart the kernel'))
+    if _version_tuple(facts.tensorflow) < _version_tuple(FLOOR_TENSORFLOW):
+        findings.append(Finding("problem", f"TensorFlow {facts.tensorflow} is older than the oldest "
+                                f"the course supports ({FLOOR_TENSORFLOW}).",
+                                f"{GPU_INSTALL if gpu_here else CPU_INSTALL}, then restart the kernel"))
     if "tf-keras" in facts.packages and facts.keras and _version_tuple(facts.keras)[:1] >= (3,):
         findings.append(Finding("note", "tf-keras (Keras 2) is installed too; the course uses "
                                 "`import keras` (Keras 3) only."))
