@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the course's exercises folder (default: found from here)")
     parser.add_argument("--show-hidden-tests", action="store_true",
                         help="show the hidden tests' code in the feedback (hidden by default)")
+    parser.add_argument("--sandbox", choices=("auto", "on", "off"), default="auto",
+                        help="run each kernel in a bubblewrap sandbox: auto (where it works, "
+                             "else warn), on (refuse without it), off (default auto)")
     parser.add_argument("--keep-workdir", action="store_true",
                         help="keep the throwaway nbgrader course folder, to inspect it")
 
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     report = grade_batch(args.submissions, assignment=args.assignment, exercises=args.exercises,
                          out=args.out, timeout=args.timeout, jobs=args.jobs,
                          keep_workdir=args.keep_workdir,
-                         show_hidden_tests=args.show_hidden_tests)
+                         show_hidden_tests=args.show_hidden_tests, sandbox_mode=args.sandbox)
     statuses = Counter(row.status.split(":")[0] for row in report.rows)
     summary = ", ".join(f"{count} {status}" for status, count in statuses.most_common())
     print(f"{report.assignment}: graded {len(report.rows)} submissions in {report.seconds:.0f} s "

@@ -1,7 +1,9 @@
 """Grade students one after another in a process of its own: nbgrader autograde, then feedback.
 
 ``course grade`` starts one of these per lane (``python -m course_lib.grading.worker``) and
-writes student ids to its stdin, one a line. A kernel that hangs or a crash costs only the
+writes one JSON object a line to its stdin, ``{"course_dir": ..., "student": ...}``: every
+submission has a course directory of its own (its own gradebook, nothing of another student), so
+what one student's code does to its folder cannot reach another's grade. A kernel that hangs or a crash costs only the
 submission being graded: the parent kills the process group after a wall-clock limit and starts
 a fresh worker for the rest. For each student the worker prints one line, ``RESULT_MARK``
 followed by a JSON object:
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -107,14 +110,15 @@ def _describe_cell(notebook_path: Path, index: int) -> dict[str, Any]:
 
 
 def _autograde(course_dir: Path, assignment: str, student: str, *, timeout: int,
-               show_hidden_tests: bool, skip_cells: list[int]) -> tuple[Any, dict[str, Any]]:
+               show_hidden_tests: bool, skip_cells: list[int],
+               sandboxed: bool = False) -> tuple[Any, dict[str, Any]]:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
     from course_lib.grading import execute, settings
 
     config = settings.nbgrader_config(course_dir, timeout=timeout,
-                                      show_hidden_tests=show_hidden_tests)
+                                      show_hidden_tests=show_hidden_tests, sandboxed=sandboxed)
     config.Autograde.autograde_preprocessors = execute.autograde_preprocessors()
     config.SkippingExecute.skip_cells = list(skip_cells)
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
@@ -122,7 +126,7 @@ def _autograde(course_dir: Path, assignment: str, student: str, *, timeout: int,
 
 
 def grade(course_dir: Path, assignment: str, student: str, *, timeout: int,
-          show_hidden_tests: bool = False) -> dict[str, Any]:
+          show_hidden_tests: bool = False, sandboxed: bool = False) -> dict[str, Any]:
     """Autograde ``student`` in ``course_dir`` and generate their feedback; see the module doc.
 
     A cell that makes the kernel die is skipped and the notebook graded again (at most
@@ -136,11 +140,15 @@ def grade(course_dir: Path, assignment: str, student: str, *, timeout: int,
                                "timeouts": [], "failures": {}, "skipped": [], "feedback": None,
                                "log": ""}
     submitted = sorted((course_dir / "submitted" / student / assignment).glob("*.ipynb"))
+    runtime = course_dir / "runtime"  # the kernel's connection file (and sockets, sandboxed)
+    runtime.mkdir(exist_ok=True)
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
     skip_cells: list[int] = []
     started = time.perf_counter()
     while True:
         api, result = _autograde(course_dir, assignment, student, timeout=timeout,
-                                 show_hidden_tests=show_hidden_tests, skip_cells=skip_cells)
+                                 show_hidden_tests=show_hidden_tests, skip_cells=skip_cells,
+                                 sandboxed=sandboxed)
         outcome["log"] += result.get("log", "")
         crashed = execute.last_started["cell"]
         text = (result.get("error") or "") + (result.get("log") or "")
@@ -185,9 +193,9 @@ def grade(course_dir: Path, assignment: str, student: str, *, timeout: int,
     return outcome
 
 
-def _grade_safely(api_args: dict[str, Any], student: str) -> dict[str, Any]:
+def _grade_safely(api_args: dict[str, Any], course_dir: Path, student: str) -> dict[str, Any]:
     try:
-        return grade(student=student, **api_args)
+        return grade(course_dir.resolve(), student=student, **api_args)
     except Exception as error:  # report, never crash: the parent records the reason
         return {"success": False, "error": f"{type(error).__name__}: {error}",
                 "log": traceback.format_exc()}
@@ -195,18 +203,23 @@ def _grade_safely(api_args: dict[str, Any], student: str) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_lib.grading.worker")
-    parser.add_argument("--course-dir", type=Path, required=True)
     parser.add_argument("--assignment", required=True)
-    parser.add_argument("--student", help="grade this student and exit (default: read stdin)")
+    parser.add_argument("--course-dir", type=Path,
+                        help="with --student: grade that student in this course directory and exit")
+    parser.add_argument("--student")
     parser.add_argument("--timeout", type=int, required=True)
     parser.add_argument("--show-hidden-tests", action="store_true")
+    parser.add_argument("--sandbox", action="store_true", help="the kernels run sandboxed")
     args = parser.parse_args(argv)
-    api_args = {"course_dir": args.course_dir.resolve(), "assignment": args.assignment,
-                "timeout": args.timeout, "show_hidden_tests": args.show_hidden_tests}
-    students = [args.student] if args.student else (line.strip() for line in sys.stdin)
-    for student in students:
-        if student:
-            print(RESULT_MARK + json.dumps(_grade_safely(api_args, student)), flush=True)
+    api_args = {"assignment": args.assignment, "timeout": args.timeout,
+                "show_hidden_tests": args.show_hidden_tests, "sandboxed": args.sandbox}
+    if args.student and args.course_dir:
+        jobs = [(args.course_dir, args.student)]
+    else:
+        jobs = ((Path(item["course_dir"]), item["student"])
+                for item in (json.loads(line) for line in sys.stdin if line.strip()))
+    for course_dir, student in jobs:
+        print(RESULT_MARK + json.dumps(_grade_safely(api_args, course_dir, student)), flush=True)
     return 0
 
 
