@@ -43,7 +43,8 @@ from course_lib.grading.settings import DEFAULT_TIMEOUT, GradingError
 from course_lib.grading.worker import RESULT_MARK
 
 #: Statuses a row can have (``error: <reason>`` carries its reason).
-STATUSES = ("ok", "kernel-died", "timeout", "empty", "not-a-notebook", "wrong-notebook", "error")
+STATUSES = ("ok", "kernel-died", "timeout", "empty", "not-a-notebook", "wrong-notebook",
+            "superseded", "error")
 
 #: ``--sandbox`` values (see :func:`grade_batch`).
 SANDBOX_MODES = ("auto", "on", "off")
@@ -66,13 +67,13 @@ class Row:
     file: str
     status: str = "ok"
     scores: dict[str, float | None] = field(default_factory=dict)
-    total: float = 0.0
+    total: float | None = 0.0
     max_score: float = 0.0
     notes: list[str] = field(default_factory=list)
     feedback: Path | None = None
     seconds: float = 0.0
     written: dict[str, str] = field(default_factory=dict)
-    sandbox: str = "not run"
+    sandbox: str = ""
 
 
 @dataclass
@@ -91,8 +92,9 @@ class Report:
         return self.out / "grades.csv"
 
     def row(self, student: str) -> Row:
+        """The graded row of ``student`` (not a superseded re-submission)."""
         for row in self.rows:
-            if row.student == student:
+            if row.student == student and row.status != "superseded":
                 return row
         raise KeyError(student)
 
@@ -177,7 +179,8 @@ class Lane:
         self.process.wait()
         self.process = None
 
-    def grade(self, student: str, course_dir: Path, limit: float) -> dict[str, Any]:
+    def grade(self, student: str, course_dir: Path, limit: float,
+              checks_digest: str = "") -> dict[str, Any]:
         """The worker's outcome for ``student`` graded in ``course_dir``; ``{"killed": True}``
         past ``limit`` seconds."""
         if self.process is None or self.process.poll() is not None:
@@ -185,7 +188,8 @@ class Lane:
         assert self.process is not None and self.process.stdin is not None
         try:
             self.process.stdin.write(json.dumps({"course_dir": str(course_dir),
-                                                 "student": student}) + "\n")
+                                                 "student": student,
+                                                 "checks_digest": checks_digest}) + "\n")
             self.process.stdin.flush()
         except BrokenPipeError:
             self.process = None
@@ -252,7 +256,12 @@ def _fill_row(row: Row, outcome: dict[str, Any], questions: list[Question], *, t
         row.status = "timeout"
         row.notes.append(f"interrupted after {timeout} s (other cells still graded): "
                          + ", ".join(outcome["timeouts"]))
-    quiet = ("CheckFailed", "AssertionError", "CellTimeoutError", "KeyboardInterrupt")
+    tampered = outcome.get("tampered") or {}
+    if tampered:
+        first = next(iter(tampered.values())).split(": ", 1)[-1]
+        row.notes.append(f"tampering detected, scored 0: {', '.join(tampered)} ({first})")
+    quiet = ("CheckFailed", "AssertionError", "CellTimeoutError", "KeyboardInterrupt",
+             "CheckTampered")
     skipped = {item.get("grade_id") for item in outcome.get("skipped", [])}
     raised = [f"{name} ({error})" for name, error in outcome.get("failures", {}).items()
               if error not in quiet and name not in skipped]
@@ -261,7 +270,28 @@ def _fill_row(row: Row, outcome: dict[str, Any], questions: list[Question], *, t
     row.notes.extend(by_hand)
 
 
+def guard_digest() -> str:
+    """SHA-256 of the pristine ``course_lib/checks.py`` the guard compares with (see
+    :mod:`.guard`; computed here so that importing this module stays free of nbgrader)."""
+    import hashlib
+
+    from course_lib import checks
+
+    return hashlib.sha256(Path(checks.__file__).resolve().read_bytes()).hexdigest()
+
+
 def _feedback_page(assignment: str, row: Row, reason: str) -> str:
+    if row.status in ("ok", "timeout", "kernel-died") and row.scores:
+        lines = "".join(f"<li>{html.escape(name)}: {_format_score(score) or 'graded by hand'}</li>"
+                        for name, score in row.scores.items())
+        return (
+            "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+            f"<title>{html.escape(assignment)}: {html.escape(row.student)}</title></head>\n"
+            f"<body><h1>{html.escape(assignment)}: feedback for {html.escape(row.student)}</h1>\n"
+            f"<p>Your file <code>{html.escape(row.file)}</code> was graded "
+            f"({_format_score(row.total)}/{_format_score(row.max_score)} automatic points so "
+            f"far), but its detailed page could not be made. Scores:</p><ul>{lines}</ul>"
+            "</body></html>\n")
     return (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
         f"<title>{html.escape(assignment)}: {html.escape(row.student)}</title></head>\n"
@@ -352,6 +382,9 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
         for item in found:
             row = Row(item.student, item.label, max_score=max_score, notes=list(item.notes))
             rows.append(row)
+            if item.superseded_by is not None:
+                row.status, row.total = "superseded", None
+                continue
             notebook, status, reason = restore.read_submission(item.path.read_bytes())
             if notebook is None:
                 row.status = status
@@ -371,6 +404,7 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
                                  + ", ".join(prepared.edited))
             if prepared.deleted:
                 row.notes.append("deleted check cells (0 points): " + ", ".join(prepared.deleted))
+            row.notes.extend(prepared.structure_notes())
             for cell in prepared.notebook["cells"]:
                 name = restore.grade_id(cell)
                 if name in {question.grade_id for question in questions if question.manual}:
@@ -392,6 +426,7 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
         code_cells = sum(1 for cell in student_version["cells"] if cell["cell_type"] == "code")
         limit = float(timeout * (code_cells + 2) + 120)
         env[sandbox.CPU_SECONDS_VARIABLE] = str(int(limit))
+        checks_digest = guard_digest()  # before any submission runs
         done = [0]
         lock = threading.Lock()
 
@@ -402,15 +437,17 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
                 for row, course_dir in lanes[lane_number]:
                     begin = time.perf_counter()
                     try:
-                        outcome = lane.grade(row.student, course_dir, limit)
+                        outcome = lane.grade(row.student, course_dir, limit, checks_digest)
                     except Exception as error:  # one submission never stops the batch
                         outcome = {"success": False, "error": f"{type(error).__name__}: {error}"}
                     row.seconds = time.perf_counter() - begin
-                    row.sandbox = sandbox_label
                     logs[row.student] = outcome.pop("log", "") or ""
                     _fill_row(row, outcome, questions, timeout=timeout, limit=limit)
                     if outcome.get("feedback"):
                         row.feedback = Path(outcome["feedback"])
+                    elif outcome.get("success"):
+                        row.notes.append("graded, but nbgrader could not write the feedback page ("
+                                         + (outcome.get("feedback_error") or "no message") + ")")
                     with lock:
                         done[0] += 1
                         echo(f"[{done[0]}/{len(pending)}] {row.student}: {row.status}, "
@@ -424,6 +461,8 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
         feedback_dir = out / "feedback"
         feedback_dir.mkdir(parents=True, exist_ok=True)
         for row in rows:
+            if row.status == "superseded":
+                continue  # the student's page is the graded file's
             page = feedback_dir / f"{row.student}.html"
             if row.feedback and row.feedback.exists():
                 shutil.copyfile(row.feedback, page)
@@ -432,6 +471,8 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
                 reason = row.notes[0] if row.notes and row.status != "ok" else row.status
                 page.write_text(_feedback_page(chosen.name, row, reason), encoding="utf-8")
                 row.feedback = page
+        for row in rows:
+            row.sandbox = sandbox_label  # how this batch ran its kernels
         report = Report(chosen.name, questions, rows, out, time.perf_counter() - started, count)
         _write_outputs(report, logs)
         return report

@@ -20,6 +20,9 @@ followed by a JSON object:
     grade ids (or ``cell N``) of the cells interrupted after the per-cell timeout;
 ``failures``
     ``{grade_id: error name}`` for the check cells that failed;
+``tampered``
+    ``{grade_id: message}`` for the check cells whose guard found the checks or the kernel
+    tampered with (see :mod:`.guard`);
 ``skipped``
     ``[{"cell": index, "grade_id": id or null, "first_line": text}]``: cells that made the kernel
     die, replaced by a raise so the rest could be graded (see :mod:`.execute`);
@@ -75,10 +78,13 @@ def reason(text: str | None) -> str:
     return lines[-1][:200] if lines else "no message"
 
 
-def _read_graded(path: Path) -> tuple[list[str], list[str], dict[str, str]]:
-    """``(present grade ids, timed-out cells, failed check cells)`` of an autograded notebook."""
+def _read_graded(path: Path) -> tuple[list[str], list[str], dict[str, str], dict[str, str]]:
+    """``(present grade ids, timed-out cells, failed check cells, tampered check cells)`` of an
+    autograded notebook (the last two: ``{grade_id: error name}``, ``{grade_id: message}``)."""
+    from course_lib.grading.guard import TAMPERED
+
     notebook = json.loads(path.read_text(encoding="utf-8"))
-    present, timeouts, failures = [], [], {}
+    present, timeouts, failures, tampered = [], [], {}, {}
     for index, cell in enumerate(notebook.get("cells", []), start=1):
         nbgrader = cell.get("metadata", {}).get("nbgrader", {})
         name = nbgrader.get("grade_id")
@@ -91,7 +97,9 @@ def _read_graded(path: Path) -> tuple[list[str], list[str], dict[str, str]]:
                 timeouts.append(name or f"cell {index}")
             elif name and nbgrader.get("grade"):
                 failures[name] = output.get("ename", "Error")
-    return present, timeouts, failures
+                if output.get("ename") == TAMPERED:
+                    tampered[name] = str(output.get("evalue", ""))
+    return present, timeouts, failures, tampered
 
 
 #: At most this many cells are skipped for killing the kernel before the submission is given up.
@@ -111,7 +119,8 @@ def _describe_cell(notebook_path: Path, index: int) -> dict[str, Any]:
 
 def _autograde(course_dir: Path, assignment: str, student: str, *, timeout: int,
                show_hidden_tests: bool, skip_cells: list[int],
-               sandboxed: bool = False) -> tuple[Any, dict[str, Any]]:
+               sandboxed: bool = False, checks_digest: str = "",
+               nonce: str = "") -> tuple[Any, dict[str, Any]]:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
@@ -121,21 +130,27 @@ def _autograde(course_dir: Path, assignment: str, student: str, *, timeout: int,
                                       show_hidden_tests=show_hidden_tests, sandboxed=sandboxed)
     config.Autograde.autograde_preprocessors = execute.autograde_preprocessors()
     config.SkippingExecute.skip_cells = list(skip_cells)
+    config.GuardChecks.checks_digest = checks_digest
+    config.GuardChecks.nonce = config.UnguardChecks.nonce = nonce
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     return api, api.autograde(assignment, student, force=True, create=True)
 
 
 def grade(course_dir: Path, assignment: str, student: str, *, timeout: int,
-          show_hidden_tests: bool = False, sandboxed: bool = False) -> dict[str, Any]:
+          show_hidden_tests: bool = False, sandboxed: bool = False,
+          checks_digest: str = "") -> dict[str, Any]:
     """Autograde ``student`` in ``course_dir`` and generate their feedback; see the module doc.
 
     A cell that makes the kernel die is skipped and the notebook graded again (at most
     :data:`MAX_SKIPPED_CELLS` times), so one crash costs only the questions that depend on it.
+    ``checks_digest``: the SHA-256 of the pristine ``course_lib/checks.py``, computed by the
+    grader before any submission ran (see :mod:`.guard`).
     """
     from nbgrader.api import Gradebook
 
-    from course_lib.grading import execute
+    from course_lib.grading import execute, guard
 
+    nonce = guard.new_nonce()  # per submission, never in the kernel's environment
     outcome: dict[str, Any] = {"success": False, "error": None, "grades": {}, "present": [],
                                "timeouts": [], "failures": {}, "skipped": [], "feedback": None,
                                "log": ""}
@@ -148,7 +163,7 @@ def grade(course_dir: Path, assignment: str, student: str, *, timeout: int,
     while True:
         api, result = _autograde(course_dir, assignment, student, timeout=timeout,
                                  show_hidden_tests=show_hidden_tests, skip_cells=skip_cells,
-                                 sandboxed=sandboxed)
+                                 sandboxed=sandboxed, checks_digest=checks_digest, nonce=nonce)
         outcome["log"] += result.get("log", "")
         crashed = execute.last_started["cell"]
         text = (result.get("error") or "") + (result.get("log") or "")
@@ -163,8 +178,8 @@ def grade(course_dir: Path, assignment: str, student: str, *, timeout: int,
     if not result.get("success"):
         outcome["error"] = reason((result.get("error") or "") + "\n" + (result.get("log") or ""))
     if graded:
-        present, timeouts, failures = _read_graded(graded[0])
-        outcome.update(present=present, timeouts=timeouts, failures=failures)
+        present, timeouts, failures, tampered = _read_graded(graded[0])
+        outcome.update(present=present, timeouts=timeouts, failures=failures, tampered=tampered)
     with Gradebook(api.coursedir.db_url) as gradebook:
         try:
             submission = gradebook.find_submission(assignment, student)
@@ -187,6 +202,9 @@ def grade(course_dir: Path, assignment: str, student: str, *, timeout: int,
         pages = sorted((course_dir / "feedback" / student / assignment).glob("*.html"))
         if feedback.get("success") and pages:
             outcome["feedback"] = str(pages[0])
+        else:
+            outcome["feedback_error"] = reason((feedback.get("error") or "") + "\n"
+                                               + (feedback.get("log") or ""))
         outcome["log"] += feedback.get("log", "")
     elif result.get("success"):
         outcome["error"] = "nbgrader wrote no graded notebook"
@@ -214,12 +232,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     api_args = {"assignment": args.assignment, "timeout": args.timeout,
                 "show_hidden_tests": args.show_hidden_tests, "sandboxed": args.sandbox}
     if args.student and args.course_dir:
-        jobs = [(args.course_dir, args.student)]
+        jobs = [{"course_dir": str(args.course_dir), "student": args.student}]
     else:
-        jobs = ((Path(item["course_dir"]), item["student"])
-                for item in (json.loads(line) for line in sys.stdin if line.strip()))
-    for course_dir, student in jobs:
-        print(RESULT_MARK + json.dumps(_grade_safely(api_args, course_dir, student)), flush=True)
+        jobs = (json.loads(line) for line in sys.stdin if line.strip())
+    for job in jobs:
+        options = {**api_args, "checks_digest": job.get("checks_digest", "")}
+        print(RESULT_MARK + json.dumps(_grade_safely(options, Path(job["course_dir"]),
+                                                     job["student"])), flush=True)
     return 0
 
 
