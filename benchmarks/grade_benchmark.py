@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/grade_benchmark.py            # 30 submissions
     .venv/bin/python benchmarks/grade_benchmark.py --count 60 --jobs 4
+    .venv/bin/python benchmarks/grade_benchmark.py --sandbox off   # kernels not sandboxed
 
 Generates N submissions of the chapter 01 exercises (right answers, some questions wrong, some
 saved by Colab without nbgrader's metadata), grades them with the same code as `course grade`,
@@ -69,6 +70,9 @@ def main() -> int:
                         help="seconds per cell")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quiet", action="store_true", help="no line per submission")
+    parser.add_argument("--sandbox", choices=("auto", "on", "off"), default="auto",
+                        help="run the kernels in the bubblewrap sandbox (default auto: where it "
+                             "works)")
     args = parser.parse_args()
 
     import nbgrader
@@ -83,7 +87,7 @@ def main() -> int:
         load_before = load()
         started = time.perf_counter()
         report = grade_batch(submissions, assignment="01_tensors", out=Path(tmp) / "out",
-                             timeout=args.timeout, jobs=args.jobs,
+                             timeout=args.timeout, jobs=args.jobs, sandbox_mode=args.sandbox,
                              echo=(lambda line: None) if args.quiet else print)
         wall = time.perf_counter() - started
         load_after = load()
@@ -93,7 +97,8 @@ def main() -> int:
     print(f"graded {len(report.rows)} submissions with {report.jobs} at once in {wall:.1f} s: "
           f"{wall / len(report.rows):.1f} s per submission overall; one submission takes "
           f"{statistics.median(per_row):.1f} s (median, {min(per_row):.1f}-{max(per_row):.1f})")
-    print(f"load average before: {load_before}; after: {load_after}")
+    print(f"load average before: {load_before}; after: {load_after}; sandbox: "
+          f"{report.rows[0].sandbox if report.rows else 'n/a'}")
     if args.count == GOAL_COUNT:
         verdict = "met" if wall < GOAL_SECONDS else "missed"
         print(f"goal ({GOAL_COUNT} in under {GOAL_SECONDS} s on {GOAL_CORES} cores): {verdict} "

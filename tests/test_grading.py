@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -33,14 +34,21 @@ def gather(folder, tmp_path, **kwargs):
 
 def test_student_names_come_from_canvas_moodle_and_plain_file_names():
     assert collect.split_lms_name("smithjane_12345_67890_01_tensors_exercises.ipynb") == (
-        "smithjane", "01_tensors_exercises.ipynb")
-    assert collect.split_lms_name("doejohn_late_111_222_Copy of 01_tensors_exercises.ipynb") == (
-        "doejohn", "Copy of 01_tensors_exercises.ipynb")
+        "smithjane_12345", "01_tensors_exercises.ipynb")
+    assert collect.parse_lms_name("doejohn_late_111_222_Copy of 01_tensors_exercises.ipynb") == (
+        "doejohn_111", "Copy of 01_tensors_exercises.ipynb", True)
     assert collect.split_lms_name("Jane Smith_4242_assignsubmission_file_nb.ipynb") == (
-        "Jane Smith", "nb.ipynb")
+        "Jane Smith_4242", "nb.ipynb")
     assert collect.split_lms_name("alice_01_tensors_exercises.ipynb") is None
     assert collect.plain_stem("Copy of 01_tensors_exercises (1).ipynb") == NOTEBOOK
     assert collect.student_id("Jane Smith*?") == "Jane_Smith"
+
+
+def test_student_ids_keep_every_letter_in_one_normal_form():
+    composed, decomposed = "M\u00fcller Zo\u00eb", "Mu\u0308ller Zoe\u0308"
+    assert collect.student_id(composed) == collect.student_id(decomposed) == "M\u00fcller_Zo\u00eb"
+    assert collect.student_id("m\u00fcllerzo\u00eb_1003") != collect.student_id("m\u00f6llerzo\u00e9_1008")
+    assert collect.student_id("\u674e\u534e 7") == "\u674e\u534e_7"
 
 
 def test_collect_reads_flat_files_lms_names_and_per_student_folders(tmp_path):
@@ -56,11 +64,11 @@ def test_collect_reads_flat_files_lms_names_and_per_student_folders(tmp_path):
     (folder / "__MACOSX").mkdir()
     (folder / "__MACOSX" / "._alice.ipynb").write_text("junk")
     found = gather(folder, tmp_path)
-    assert sorted(found) == ["Dan_Brown", "alice", "carol", "erin", "smithjane"]
+    assert sorted(found) == ["Dan_Brown_77", "alice", "carol", "erin", "smithjane_12"]
     assert found["carol"].label == "carol/Copy of 01_tensors_exercises.ipynb"
     assert "graded as 01_tensors_exercises.ipynb" in found["carol"].notes[0]
-    assert "01_tensors_exercises-1.ipynb" in found["smithjane"].notes[0]
-    assert found["alice"].notes == [] and found["Dan_Brown"].notes == []
+    assert "01_tensors_exercises-1.ipynb" in found["smithjane_12"].notes[0]
+    assert found["alice"].notes == [] and found["Dan_Brown_77"].notes == []
     assert found["erin"].path.suffix == ".pdf"
 
 
@@ -73,7 +81,7 @@ def test_collect_unpacks_an_lms_zip_without_touching_it_and_skips_the_output(tmp
         bundle.writestr("__MACOSX/submissions/._bob.ipynb", "junk")
     before = archive.read_bytes()
     found = gather(archive, tmp_path)
-    assert sorted(found) == ["annlee", "bobsmith"]
+    assert sorted(found) == ["annlee_3", "bobsmith_1"]
     assert archive.read_bytes() == before
     assert not list(tmp_path.rglob("escape.ipynb"))
     folder = tmp_path / "flat"
@@ -83,14 +91,34 @@ def test_collect_unpacks_an_lms_zip_without_touching_it_and_skips_the_output(tmp
     assert sorted(gather(folder, tmp_path, skip=folder / "grades-01_tensors")) == ["zoe"]
 
 
-def test_two_files_for_one_student_both_get_a_row(tmp_path):
+def test_two_files_for_one_student_are_a_resubmission_the_latest_graded(tmp_path):
     folder = tmp_path / "submissions"
     folder.mkdir()
     (folder / "alice_01_tensors_exercises.ipynb").write_text("{}")
     (folder / "Copy of alice.ipynb").write_text("{}")
-    found = gather(folder, tmp_path)
-    assert sorted(found) == ["alice", "alice-2"]
-    assert "also names student 'alice'" in found["alice-2"].notes[-1]
+    os.utime(folder / "alice_01_tensors_exercises.ipynb", (1_000_000, 1_000_000))
+    found = collect.collect(folder, notebook=NOTEBOOK, assignment="01_tensors",
+                            workdir=tmp_path / "work")
+    assert [item.student for item in found] == ["alice", "alice"]
+    old, new = sorted(found, key=lambda item: item.superseded_by is None)
+    assert old.label == "alice_01_tensors_exercises.ipynb" and new.superseded_by is None
+    assert old.superseded_by == "Copy of alice.ipynb" and "superseded by" in old.notes[-1]
+    assert "graded this one (the latest by file time)" in new.notes[-1]
+
+
+def test_moodle_zip_times_order_resubmissions(tmp_path):
+    archive = tmp_path / "moodle.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for name, stamp, data in (("Ann Lee_5_assignsubmission_file_/nb.ipynb",
+                                   (2026, 3, 2, 9, 0, 0), "{"),
+                                  ("Ann Lee_5_assignsubmission_file_ (1)/nb.ipynb",
+                                   (2026, 3, 1, 9, 0, 0), "")):
+            bundle.writestr(zipfile.ZipInfo(name, date_time=stamp), data)
+    found = collect.collect(archive, notebook=NOTEBOOK, assignment="01_tensors",
+                            workdir=tmp_path / "work")
+    assert [item.student for item in found] == ["Ann_Lee_5", "Ann_Lee_5"]
+    graded = [item for item in found if item.superseded_by is None]
+    assert [item.label for item in graded] == ["Ann Lee_5_assignsubmission_file_/nb.ipynb"]
 
 
 def test_collect_explains_a_wrong_path(tmp_path):
@@ -229,7 +257,8 @@ def test_a_skipped_cell_raises_and_keeps_the_submitted_code_as_comments():
     assert source.splitlines()[1:] == ["# The cell as submitted (not run):", "# import os", "#",
                                        "# os._exit(3)"]
     names = [step.__name__ for step in execute.autograde_preprocessors()]
-    assert names[0] == "SkippingExecute" and "Execute" not in names and "SaveAutoGrades" in names
+    assert names[:3] == ["GuardChecks", "SkippingExecute", "UnguardChecks"]
+    assert "Execute" not in names and "SaveAutoGrades" in names
 
 
 # ----------------------------------------------------------------------------- the command
@@ -238,6 +267,12 @@ def test_a_skipped_cell_raises_and_keeps_the_submitted_code_as_comments():
 def course(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "course_lib", *args], capture_output=True,
                           text=True, cwd=cwd)
+
+
+def test_course_grade_help_lists_every_status():
+    text = course("grade", "--help").stdout
+    assert all(f"\n  {status}" in text for status in batch.STATUSES), text
+    assert "--sandbox" in text
 
 
 def test_course_grade_is_listed_and_importing_it_stays_cheap():
@@ -273,8 +308,8 @@ def test_a_batch_of_unreadable_files_gets_rows_and_feedback_without_a_kernel(tmp
     with open(out / "grades.csv", newline="") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     assert {name: row["status"] for name, row in rows.items()} == {
-        "emptyed": "empty", "brokenbo": "not-a-notebook", "otherol": "wrong-notebook"}
+        "emptyed_1": "empty", "brokenbo_2": "not-a-notebook", "otherol_3": "wrong-notebook"}
     assert all(row["total"] == "0" and row["max"] == "14" for row in rows.values())
-    assert "not valid JSON" in rows["brokenbo"]["notes"]
-    page = (out / "feedback" / "brokenbo.html").read_text()
+    assert "not valid JSON" in rows["brokenbo_2"]["notes"]
+    page = (out / "feedback" / "brokenbo_2.html").read_text()
     assert "could not be graded" in page and "not valid JSON" in page

@@ -38,12 +38,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from course_lib.grading import collect, release, restore, settings
+from course_lib.grading import collect, release, restore, sandbox, settings
 from course_lib.grading.settings import DEFAULT_TIMEOUT, GradingError
 from course_lib.grading.worker import RESULT_MARK
 
 #: Statuses a row can have (``error: <reason>`` carries its reason).
-STATUSES = ("ok", "kernel-died", "timeout", "empty", "not-a-notebook", "wrong-notebook", "error")
+STATUSES = ("ok", "kernel-died", "timeout", "empty", "not-a-notebook", "wrong-notebook",
+            "superseded", "error")
+
+#: ``--sandbox`` values (see :func:`grade_batch`).
+SANDBOX_MODES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,13 @@ class Row:
     file: str
     status: str = "ok"
     scores: dict[str, float | None] = field(default_factory=dict)
-    total: float = 0.0
+    total: float | None = 0.0
     max_score: float = 0.0
     notes: list[str] = field(default_factory=list)
     feedback: Path | None = None
     seconds: float = 0.0
     written: dict[str, str] = field(default_factory=dict)
+    sandbox: str = ""
 
 
 @dataclass
@@ -87,8 +92,9 @@ class Report:
         return self.out / "grades.csv"
 
     def row(self, student: str) -> Row:
+        """The graded row of ``student`` (not a superseded re-submission)."""
         for row in self.rows:
-            if row.student == student:
+            if row.student == student and row.status != "superseded":
                 return row
         raise KeyError(student)
 
@@ -128,17 +134,18 @@ def _format_score(value: float | None) -> str:
 
 
 class Lane:
-    """A worker process (:mod:`~course_lib.grading.worker`) grading students one by one in its
-    own copy of the course directory; restarted after a submission that had to be killed."""
+    """A worker process (:mod:`~course_lib.grading.worker`) grading students one by one, each in
+    a course directory of its own; restarted after a submission that had to be killed."""
 
-    def __init__(self, course_dir: Path, assignment: str, *, timeout: int,
-                 env: dict[str, str], show_hidden_tests: bool) -> None:
-        self.course_dir = course_dir
+    def __init__(self, logs: Path, assignment: str, *, timeout: int,
+                 env: dict[str, str], show_hidden_tests: bool, sandboxed: bool) -> None:
+        self.logs = logs
         self.command = [sys.executable, "-m", "course_lib.grading.worker",
-                        "--course-dir", str(course_dir), "--assignment", assignment,
-                        "--timeout", str(timeout)]
+                        "--assignment", assignment, "--timeout", str(timeout)]
         if show_hidden_tests:
             self.command.append("--show-hidden-tests")
+        if sandboxed:
+            self.command.append("--sandbox")
         self.env = env
         self.process: subprocess.Popen[str] | None = None
         self.lines: queue.Queue[str | None] = queue.Queue()
@@ -146,10 +153,11 @@ class Lane:
 
     def _start(self) -> None:
         self.starts += 1
-        errors = open(self.course_dir / f"worker-stderr-{self.starts}.log", "w")
+        self.logs.mkdir(parents=True, exist_ok=True)
+        errors = open(self.logs / f"worker-stderr-{self.starts}.log", "w")
         self.process = subprocess.Popen(
             self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
-            text=True, env=self.env, cwd=self.course_dir, start_new_session=True, bufsize=1)
+            text=True, env=self.env, cwd=self.logs, start_new_session=True, bufsize=1)
         errors.close()
         self.lines = queue.Queue()
         threading.Thread(target=self._read, args=(self.process, self.lines), daemon=True).start()
@@ -171,13 +179,17 @@ class Lane:
         self.process.wait()
         self.process = None
 
-    def grade(self, student: str, limit: float) -> dict[str, Any]:
-        """The worker's outcome for ``student``; ``{"killed": True}`` past ``limit`` seconds."""
+    def grade(self, student: str, course_dir: Path, limit: float,
+              checks_digest: str = "") -> dict[str, Any]:
+        """The worker's outcome for ``student`` graded in ``course_dir``; ``{"killed": True}``
+        past ``limit`` seconds."""
         if self.process is None or self.process.poll() is not None:
             self._start()
         assert self.process is not None and self.process.stdin is not None
         try:
-            self.process.stdin.write(student + "\n")
+            self.process.stdin.write(json.dumps({"course_dir": str(course_dir),
+                                                 "student": student,
+                                                 "checks_digest": checks_digest}) + "\n")
             self.process.stdin.flush()
         except BrokenPipeError:
             self.process = None
@@ -244,7 +256,12 @@ def _fill_row(row: Row, outcome: dict[str, Any], questions: list[Question], *, t
         row.status = "timeout"
         row.notes.append(f"interrupted after {timeout} s (other cells still graded): "
                          + ", ".join(outcome["timeouts"]))
-    quiet = ("CheckFailed", "AssertionError", "CellTimeoutError", "KeyboardInterrupt")
+    tampered = outcome.get("tampered") or {}
+    if tampered:
+        first = next(iter(tampered.values())).split(": ", 1)[-1]
+        row.notes.append(f"tampering detected, scored 0: {', '.join(tampered)} ({first})")
+    quiet = ("CheckFailed", "AssertionError", "CellTimeoutError", "KeyboardInterrupt",
+             "CheckTampered")
     skipped = {item.get("grade_id") for item in outcome.get("skipped", [])}
     raised = [f"{name} ({error})" for name, error in outcome.get("failures", {}).items()
               if error not in quiet and name not in skipped]
@@ -253,7 +270,28 @@ def _fill_row(row: Row, outcome: dict[str, Any], questions: list[Question], *, t
     row.notes.extend(by_hand)
 
 
+def guard_digest() -> str:
+    """SHA-256 of the pristine ``course_lib/checks.py`` the guard compares with (see
+    :mod:`.guard`; computed here so that importing this module stays free of nbgrader)."""
+    import hashlib
+
+    from course_lib import checks
+
+    return hashlib.sha256(Path(checks.__file__).resolve().read_bytes()).hexdigest()
+
+
 def _feedback_page(assignment: str, row: Row, reason: str) -> str:
+    if row.status in ("ok", "timeout", "kernel-died") and row.scores:
+        lines = "".join(f"<li>{html.escape(name)}: {_format_score(score) or 'graded by hand'}</li>"
+                        for name, score in row.scores.items())
+        return (
+            "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+            f"<title>{html.escape(assignment)}: {html.escape(row.student)}</title></head>\n"
+            f"<body><h1>{html.escape(assignment)}: feedback for {html.escape(row.student)}</h1>\n"
+            f"<p>Your file <code>{html.escape(row.file)}</code> was graded "
+            f"({_format_score(row.total)}/{_format_score(row.max_score)} automatic points so "
+            f"far), but its detailed page could not be made. Scores:</p><ul>{lines}</ul>"
+            "</body></html>\n")
     return (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
         f"<title>{html.escape(assignment)}: {html.escape(row.student)}</title></head>\n"
@@ -271,12 +309,13 @@ def _write_outputs(report: Report, logs: dict[str, str]) -> None:
     columns = [question.grade_id for question in report.questions]
     with open(out / "grades.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", "file", "status", *columns, "total", "max", "notes"])
+        writer.writerow(["student", "file", "status", *columns, "total", "max", "sandbox",
+                         "notes"])
         for row in report.rows:
             writer.writerow([row.student, row.file, row.status,
                              *(_format_score(row.scores.get(name)) for name in columns),
                              _format_score(row.total), _format_score(row.max_score),
-                             "; ".join(row.notes)])
+                             row.sandbox, "; ".join(row.notes)])
     manual = [question for question in report.questions if question.manual]
     if manual:
         with open(out / "written_answers.csv", "w", newline="", encoding="utf-8") as handle:
@@ -297,14 +336,28 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
                 exercises: Path | None = None, out: Path | None = None,
                 timeout: int = DEFAULT_TIMEOUT, jobs: int | None = None,
                 keep_workdir: bool = False, show_hidden_tests: bool = False,
-                echo: Callable[[str], None] = print) -> Report:
+                sandbox_mode: str = "auto", echo: Callable[[str], None] = print) -> Report:
     """Grade every submission in ``submissions`` (a folder or an LMS zip); see the module doc.
 
     Writes ``grades.csv``, ``written_answers.csv``, ``feedback/<student>.html`` and
     ``grading.log`` into ``out`` (default ``./grades-<assignment>``) and returns the
     :class:`Report`.
+
+    ``sandbox_mode``: ``auto`` runs the kernels in :mod:`.sandbox` where it works here and says
+    loudly when it does not; ``on`` refuses to grade without it; ``off`` runs them unsandboxed.
     """
     settings.require_nbgrader()
+    if sandbox_mode not in SANDBOX_MODES:
+        raise GradingError(f"sandbox mode {sandbox_mode!r}: use one of {', '.join(SANDBOX_MODES)}")
+    works, why = sandbox.available() if sandbox_mode != "off" else (False, "--sandbox off")
+    if sandbox_mode == "on" and not works:
+        raise GradingError(f"no sandbox: {why}. Install bubblewrap, or pass --sandbox off to "
+                           "grade unsandboxed (read the README's warning first).")
+    sandboxed = works
+    sandbox_label = "bubblewrap" if sandboxed else "none"
+    if not sandboxed:
+        echo(f"WARNING: grading UNSANDBOXED ({why}): the submissions' code runs with your "
+             "permissions and can read your files; grades.csv says sandbox=none")
     started = time.perf_counter()
     exercises = (exercises or settings.find_exercises()).resolve()
     if assignment is None:
@@ -329,6 +382,9 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
         for item in found:
             row = Row(item.student, item.label, max_score=max_score, notes=list(item.notes))
             rows.append(row)
+            if item.superseded_by is not None:
+                row.status, row.total = "superseded", None
+                continue
             notebook, status, reason = restore.read_submission(item.path.read_bytes())
             if notebook is None:
                 row.status = status
@@ -348,6 +404,7 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
                                  + ", ".join(prepared.edited))
             if prepared.deleted:
                 row.notes.append("deleted check cells (0 points): " + ", ".join(prepared.deleted))
+            row.notes.extend(prepared.structure_notes())
             for cell in prepared.notebook["cells"]:
                 name = restore.grade_id(cell)
                 if name in {question.grade_id for question in questions if question.manual}:
@@ -355,31 +412,32 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
             pending.append((row, prepared))
 
         count = max(1, min(jobs or default_jobs(), len(pending) or 1))
-        lanes: list[list[Row]] = [[] for _ in range(count)]
+        lanes: list[list[tuple[Row, Path]]] = [[] for _ in range(count)]
         for index, (row, prepared) in enumerate(pending):
-            lane = index % count
-            course_dir = workdir / f"worker-{lane}"
-            if not course_dir.exists():
-                shutil.copytree(template, course_dir)
+            # a course directory per submission: its own gradebook, nothing of anyone else's
+            course_dir = workdir / "s" / str(index)
             target = course_dir / "submitted" / row.student / chosen.name
-            target.mkdir(parents=True, exist_ok=True)
+            target.mkdir(parents=True)
+            shutil.copyfile(template / "gradebook.db", course_dir / "gradebook.db")
             (target / f"{chosen.notebook}.ipynb").write_text(
                 json.dumps(prepared.notebook, indent=1, ensure_ascii=False), encoding="utf-8")
-            lanes[lane].append(row)
-        env = settings.grading_environment(workdir)
+            lanes[index % count].append((row, course_dir))
+        env = settings.grading_environment(workdir, sandboxed=sandboxed)
         code_cells = sum(1 for cell in student_version["cells"] if cell["cell_type"] == "code")
         limit = float(timeout * (code_cells + 2) + 120)
+        env[sandbox.CPU_SECONDS_VARIABLE] = str(int(limit))
+        checks_digest = guard_digest()  # before any submission runs
         done = [0]
         lock = threading.Lock()
 
         def grade_lane(lane_number: int) -> None:
-            lane = Lane(workdir / f"worker-{lane_number}", chosen.name, timeout=timeout, env=env,
-                        show_hidden_tests=show_hidden_tests)
+            lane = Lane(workdir / f"lane-{lane_number}", chosen.name, timeout=timeout, env=env,
+                        show_hidden_tests=show_hidden_tests, sandboxed=sandboxed)
             try:
-                for row in lanes[lane_number]:
+                for row, course_dir in lanes[lane_number]:
                     begin = time.perf_counter()
                     try:
-                        outcome = lane.grade(row.student, limit)
+                        outcome = lane.grade(row.student, course_dir, limit, checks_digest)
                     except Exception as error:  # one submission never stops the batch
                         outcome = {"success": False, "error": f"{type(error).__name__}: {error}"}
                     row.seconds = time.perf_counter() - begin
@@ -387,6 +445,9 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
                     _fill_row(row, outcome, questions, timeout=timeout, limit=limit)
                     if outcome.get("feedback"):
                         row.feedback = Path(outcome["feedback"])
+                    elif outcome.get("success"):
+                        row.notes.append("graded, but nbgrader could not write the feedback page ("
+                                         + (outcome.get("feedback_error") or "no message") + ")")
                     with lock:
                         done[0] += 1
                         echo(f"[{done[0]}/{len(pending)}] {row.student}: {row.status}, "
@@ -400,6 +461,8 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
         feedback_dir = out / "feedback"
         feedback_dir.mkdir(parents=True, exist_ok=True)
         for row in rows:
+            if row.status == "superseded":
+                continue  # the student's page is the graded file's
             page = feedback_dir / f"{row.student}.html"
             if row.feedback and row.feedback.exists():
                 shutil.copyfile(row.feedback, page)
@@ -408,6 +471,8 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
                 reason = row.notes[0] if row.notes and row.status != "ok" else row.status
                 page.write_text(_feedback_page(chosen.name, row, reason), encoding="utf-8")
                 row.feedback = page
+        for row in rows:
+            row.sandbox = sandbox_label  # how this batch ran its kernels
         report = Report(chosen.name, questions, rows, out, time.perf_counter() - started, count)
         _write_outputs(report, logs)
         return report

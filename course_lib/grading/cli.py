@@ -1,16 +1,26 @@
 """Autograde exercise submissions: grades.csv and HTML feedback in one command.
 
 Give it the folder of submissions or the zip your LMS exports (Canvas, Moodle, or one folder per
-student). It grades each notebook against the assignment's original checks, hidden tests
-included, in a throwaway nbgrader course directory, and writes into --out:
+student). It grades each notebook alone, in a throwaway nbgrader course directory of its own,
+against the assignment's original checks, hidden tests included, with its kernel in a sandbox
+(bubblewrap, on Linux: see --sandbox), and writes into --out:
 
-  grades.csv            one row per student: status, score per question, total, max, notes
+  grades.csv            one row per file: status, score per question, total, max, sandbox, notes
   feedback/<id>.html    what each student sees: their notebook with every check's result
   written_answers.csv   the answers to the questions graded by hand
   grading.log           nbgrader's log, per student
 
-Status: ok, timeout (a cell ran past --timeout; the other cells still count), empty,
-not-a-notebook, wrong-notebook, or error: <reason>. The submission files are never modified.
+Status:
+  ok              graded
+  kernel-died     a cell killed the kernel (exit call, crash, out of memory): skipped, the rest
+                  graded
+  timeout         a cell ran past --timeout: interrupted, the other cells still count
+  empty           an empty file
+  not-a-notebook  not a notebook (a PDF, broken JSON)
+  wrong-notebook  a notebook without any of this assignment's check cells
+  superseded      an earlier file of a student who submitted again (the latest is graded)
+  error: <reason> nbgrader itself failed
+The submission files are never modified.
 
 Example:
   course grade ~/Downloads/submissions.zip --assignment 01_tensors --out grades-01
@@ -41,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the course's exercises folder (default: found from here)")
     parser.add_argument("--show-hidden-tests", action="store_true",
                         help="show the hidden tests' code in the feedback (hidden by default)")
+    parser.add_argument("--sandbox", choices=("auto", "on", "off"), default="auto",
+                        help="run each kernel in a bubblewrap sandbox: auto (where it works, "
+                             "else warn), on (refuse without it), off (default auto)")
     parser.add_argument("--keep-workdir", action="store_true",
                         help="keep the throwaway nbgrader course folder, to inspect it")
 
@@ -56,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     report = grade_batch(args.submissions, assignment=args.assignment, exercises=args.exercises,
                          out=args.out, timeout=args.timeout, jobs=args.jobs,
                          keep_workdir=args.keep_workdir,
-                         show_hidden_tests=args.show_hidden_tests)
+                         show_hidden_tests=args.show_hidden_tests, sandbox_mode=args.sandbox)
     statuses = Counter(row.status.split(":")[0] for row in report.rows)
     summary = ", ".join(f"{count} {status}" for status, count in statuses.most_common())
     print(f"{report.assignment}: graded {len(report.rows)} submissions in {report.seconds:.0f} s "

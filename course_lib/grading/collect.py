@@ -12,18 +12,29 @@ Layouts understood (a zip is unpacked into the work folder first; the original i
 Names such as ``Copy of 01_tensors_exercises.ipynb`` or ``01_tensors_exercises (1).ipynb`` are
 fine: the file is graded as the assignment's notebook and the CSV says it was renamed. A file that
 is not a notebook is listed too, so it gets a row (status ``not-a-notebook``) instead of vanishing.
+
+Student ids keep everything that tells two students apart: the LMS's user id (Canvas
+``smithjohn_2001``, Moodle ``Jane Smith_4242`` becomes ``Jane_Smith_4242``) and every letter,
+accents included, in Unicode's composed form (NFC), so a name typed on a Mac (decomposed) and one
+typed on Windows give the same id. Two files with the same id are a re-submission: the latest is
+graded, by the LMS's own order first (Canvas's ``late`` marker), then by the file's time (the
+time stored in the LMS's zip, which is when it was submitted), then by a copy's number
+(``x (1).ipynb`` after ``x.ipynb``); the others are listed as superseded, and both rows say so.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import time
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from course_lib.grading.settings import GradingError
 
-CANVAS = re.compile(r"^(?P<name>[^_]+)_(?:late_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$",
+CANVAS = re.compile(r"^(?P<name>[^_]+)_(?P<late>late_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$",
                     re.IGNORECASE)
 MOODLE = re.compile(r"^(?P<name>.+?)_(?P<user>\d+)_assignsubmission_(?:file|onlinetext)_?(?P<file>.*)$",
                     re.IGNORECASE)
@@ -38,11 +49,21 @@ class Submission:
     path: Path
     label: str
     notes: list[str] = field(default_factory=list)
+    late: bool = False
+    superseded_by: str | None = None
+
+    def order(self) -> tuple[int, float, int, str]:
+        """Sorts a student's files oldest first (see the module doc)."""
+        copy = re.search(r"\((\d+)\)\s*(\.\w+)?$", self.path.name)
+        return (int(self.late), self.path.stat().st_mtime, int(copy[1]) if copy else 0,
+                self.label)
 
 
 def student_id(name: str) -> str:
-    """A name safe for a folder and for nbgrader (letters, digits, ``.``, ``_``, ``-``)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name.strip()).strip("._-")
+    """A name safe for a folder and for nbgrader: letters (any script, NFC), digits, ``.``, ``_``,
+    ``-``; anything else becomes ``_``."""
+    name = unicodedata.normalize("NFC", name.strip())
+    cleaned = re.sub(r"[^\w.-]+", "_", name).strip("._-")
     return cleaned or "student"
 
 
@@ -55,11 +76,21 @@ def plain_stem(file_name: str) -> str:
 
 
 def split_lms_name(file_name: str) -> tuple[str, str] | None:
-    """``(student name, original file name)`` for a Canvas or Moodle file name, else ``None``."""
+    """``(student name, original file name)`` for a Canvas or Moodle file name, else ``None``;
+    the name ends with the LMS's user id (``smithjohn_2001``)."""
+    lms = parse_lms_name(file_name)
+    return (lms[0], lms[1]) if lms else None
+
+
+def parse_lms_name(file_name: str) -> tuple[str, str, bool] | None:
+    """``(student name with user id, original file name, late)`` for a Canvas or Moodle file
+    name, else ``None``."""
+    file_name = unicodedata.normalize("NFC", file_name)
     for pattern in (MOODLE, CANVAS):
         match = pattern.match(file_name)
         if match:
-            return match["name"], match["file"]
+            late = bool(match.groupdict().get("late"))
+            return f"{match['name']}_{match['user']}", match["file"], late
     return None
 
 
@@ -90,6 +121,11 @@ def unpack(archive: Path, into: Path) -> Path:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with bundle.open(entry) as source, open(target, "wb") as sink:
                     sink.write(source.read())
+                try:  # the LMS's time for the file (Moodle: when it was submitted)
+                    stamp = time.mktime((*entry.date_time, 0, 0, -1))
+                    os.utime(target, (stamp, stamp))
+                except (OverflowError, ValueError, OSError):
+                    pass
     except zipfile.BadZipFile:
         raise GradingError(f"{archive} is not a readable zip file; download it again from the "
                            "LMS, or unpack it and pass the folder.") from None
@@ -154,25 +190,45 @@ def collect(source: Path, *, notebook: str, assignment: str, workdir: Path,
                                                    for part in path.relative_to(entry).parts)]
             if not files:
                 continue
-            lms = split_lms_name(entry.name)
+            lms = parse_lms_name(entry.name)
             name = lms[0] if lms else entry.name
             chosen, notes = _pick_notebook(files, notebook)
             notes = _renamed_note(chosen.name, notebook) + notes
             found.append(Submission(student_id(name), chosen, chosen.relative_to(root).as_posix(),
-                                    notes))
+                                    notes, late=bool(lms and lms[2])))
             continue
-        lms = split_lms_name(entry.name)
+        lms = parse_lms_name(entry.name)
+        late = False
         if lms:
-            name, original = lms
+            name, original, late = lms
             notes = _renamed_note(original, notebook) if original else []
         else:
             name, notes = _name_from_flat_file(entry.name, notebook, assignment), []
-        found.append(Submission(student_id(name), entry, label, notes))
-    seen: dict[str, int] = {}
-    for item in found:
-        count = seen.get(item.student, 0) + 1
-        seen[item.student] = count
-        if count > 1:
-            item.notes.append(f"another submission also names student {item.student!r}")
-            item.student = f"{item.student}-{count}"
+        found.append(Submission(student_id(name), entry, label, notes, late=late))
+    _mark_resubmissions(found)
     return found
+
+
+def _mark_resubmissions(found: list[Submission]) -> None:
+    """Of a student's several files, keep the latest for grading; say so on every one."""
+    by_student: dict[str, list[Submission]] = {}
+    for item in found:
+        by_student.setdefault(item.student, []).append(item)
+    for items in by_student.values():
+        if len(items) < 2:
+            continue
+        items.sort(key=Submission.order)
+        latest, older = items[-1], items[:-1]
+        if latest.late and not all(item.late for item in older):
+            why = "Canvas's late marker"
+        elif len({item.path.stat().st_mtime for item in items}) == len(items):
+            why = "file time"
+        else:
+            why = "file name"
+        names = ", ".join(item.label for item in older)
+        latest.notes.append(f"re-submission: {len(items)} files for this student, graded this one "
+                            f"(the latest by {why}); not graded: {names}")
+        for item in older:
+            item.superseded_by = latest.label
+            item.notes.append(f"re-submission: superseded by {latest.label} (later by {why}), "
+                              "not graded")

@@ -51,8 +51,15 @@ class SkippingExecute(Execute):
 
 
 def autograde_preprocessors() -> list[type]:
-    """nbgrader's autograde preprocessors with :class:`SkippingExecute` in place of ``Execute``."""
+    """nbgrader's autograde preprocessors with :class:`SkippingExecute` in place of ``Execute``,
+    between :class:`~.guard.GuardChecks` and :class:`~.guard.UnguardChecks`."""
     from nbgrader.converters import Autograde
 
+    from course_lib.grading.guard import GuardChecks, UnguardChecks
+
     defaults = Autograde.class_traits()["autograde_preprocessors"].default()
-    return [SkippingExecute if preprocessor is Execute else preprocessor for preprocessor in defaults]
+    steps: list[type] = []
+    for preprocessor in defaults:
+        steps += [GuardChecks, SkippingExecute, UnguardChecks] if preprocessor is Execute \
+            else [preprocessor]
+    return steps

@@ -10,6 +10,12 @@ grade:
   same, else answer cells by their likeness to the stub and check cells by their likeness to the
   original (a check cell that resembles nothing is taken as deleted); the match gets the
   original's metadata back, grade id included, so nbgrader restores and runs the original check;
+* cell-structure accidents are repaired, each with a note, so that nbgrader grades the notebook
+  instead of refusing it: a graded cell pasted twice (the copies keep its grade id; the first
+  keeps it, the others run as ordinary cells), graded cells moved out of the assignment's order
+  (put back, each with the student's own cells that followed it), an answer cell turned into
+  markdown or a written answer turned into code (its type put back), and text in a student's
+  cell that nbgrader would take for its own markers (``BEGIN HIDDEN TESTS``: defused);
 * check cells the student edited are reported (nbgrader puts the originals back when grading);
 * check cells the student deleted are reported (that question scores 0).
 """
@@ -35,6 +41,32 @@ class Prepared:
     edited: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     checks_found: int = 0
+    duplicates: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+    retyped: list[str] = field(default_factory=list)
+    markers: list[str] = field(default_factory=list)
+
+    def structure_notes(self) -> list[str]:
+        """One note per kind of cell-structure problem repaired (see the module doc)."""
+        notes = []
+        if self.duplicates:
+            notes.append("duplicated grade ids (a cell pasted twice?), the first copy graded, "
+                         "the others run as ordinary cells: " + ", ".join(self.duplicates))
+        if self.moved:
+            notes.append("cells out of order, put back in the assignment's order: "
+                         + ", ".join(self.moved))
+        if self.retyped:
+            notes.append("cell type changed (an answer turned into markdown?), graded as its "
+                         "original type: " + ", ".join(self.retyped))
+        if self.markers:
+            notes.append("nbgrader markers in an answer (e.g. BEGIN HIDDEN TESTS), defused: "
+                         + ", ".join(self.markers))
+        return notes
+
+
+#: nbgrader's delimiters; in a student's cell they are defused by a hyphen (``BEGIN HIDDEN-TESTS``).
+MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN SOLUTION", "END SOLUTION",
+           "BEGIN MARK SCHEME", "END MARK SCHEME")
 
 
 def read_submission(data: bytes) -> tuple[dict[str, Any] | None, str, str]:
@@ -165,6 +197,8 @@ def prepare(submitted: dict[str, Any], release: dict[str, Any]) -> Prepared:
                 if key in original.get("metadata", {}):
                     target["metadata"][key] = copy.deepcopy(original["metadata"][key])
             result.restored.append(grade_id(original))
+    _repair_structure(result, release_cells)
+    cells = result.notebook["cells"]
     by_id = {grade_id(cell): cell for cell in cells if grade_id(cell)}
     for cell in release_cells:
         if not _is_check(cell):
@@ -177,3 +211,72 @@ def prepare(submitted: dict[str, Any], release: dict[str, Any]) -> Prepared:
         if _normal(source_text(found)) != _normal(source_text(cell)):
             result.edited.append(grade_id(cell))
     return result
+
+
+def _longest_increasing(values: list[int]) -> set[int]:
+    """Positions of a longest strictly increasing subsequence of ``values``."""
+    best: list[list[int]] = []
+    for position, value in enumerate(values):
+        chain = max((candidate for candidate in best if values[candidate[-1]] < value),
+                    key=len, default=[])
+        best.append([*chain, position])
+    return set(max(best, key=len, default=[]))
+
+
+def _repair_structure(result: Prepared, release_cells: list[dict[str, Any]]) -> None:
+    """Repair the cell-structure accidents the module doc lists, noting each in ``result``."""
+    cells = result.notebook["cells"]
+    order = {grade_id(cell): index for index, cell in enumerate(release_cells) if grade_id(cell)}
+    originals = {grade_id(cell): cell for cell in release_cells if grade_id(cell)}
+    locked = {name for name, cell in originals.items()
+              if cell.get("metadata", {}).get("nbgrader", {}).get("locked")}
+    seen: set[str] = set()
+    for cell in cells:
+        name = grade_id(cell)
+        if name is None:
+            continue
+        if name in seen or name not in order:
+            if name in seen and name not in result.duplicates:
+                result.duplicates.append(name)
+            if name in seen:  # an ordinary cell from now on
+                cell["metadata"].pop("nbgrader", None)
+                for key in ("editable", "deletable"):
+                    cell["metadata"].pop(key, None)
+            continue
+        seen.add(name)
+        wanted = originals[name].get("cell_type")
+        if cell.get("cell_type") != wanted:
+            cell["cell_type"] = wanted
+            if wanted == "code":
+                cell.setdefault("outputs", [])
+                cell.setdefault("execution_count", None)
+            else:
+                cell.pop("outputs", None)
+                cell.pop("execution_count", None)
+                cell.pop("attachments", None)
+            result.retyped.append(name)
+    for cell in cells:
+        name = grade_id(cell)
+        if name in locked:
+            continue  # nbgrader puts the original back, markers and all
+        text = source_text(cell)
+        if any(marker in text for marker in MARKERS):
+            for marker in MARKERS:
+                head, _, tail = marker.rpartition(" ")
+                text = text.replace(marker, f"{head}-{tail}")
+            cell["source"] = text
+            result.markers.append(name or f"cell {cells.index(cell) + 1}")
+    blocks: list[tuple[int, list[dict[str, Any]]]] = [(-1, [])]
+    for cell in cells:
+        name = grade_id(cell)
+        if name in order:
+            blocks.append((order[name], [cell]))
+        else:
+            blocks[-1][1].append(cell)
+    keys = [key for key, _ in blocks[1:]]
+    if keys != sorted(keys):
+        kept = _longest_increasing(keys)
+        result.moved = [grade_id(blocks[position + 1][1][0]) or "" for position in range(len(keys))
+                        if position not in kept]
+        blocks[1:] = sorted(blocks[1:], key=lambda block: block[0])
+        result.notebook["cells"] = [cell for _, block in blocks for cell in block]

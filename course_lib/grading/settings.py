@@ -92,7 +92,7 @@ def find_assignment(exercises: Path, name: str | None) -> Assignment:
 
 
 def nbgrader_config(root: Path, *, timeout: int = DEFAULT_TIMEOUT,
-                    show_hidden_tests: bool = False) -> Any:
+                    show_hidden_tests: bool = False, sandboxed: bool = False) -> Any:
     """The traitlets ``Config`` for a course directory at ``root``.
 
     * ``Execute.timeout``: seconds per cell; a cell that runs longer is interrupted, marked with a
@@ -102,6 +102,8 @@ def nbgrader_config(root: Path, *, timeout: int = DEFAULT_TIMEOUT,
     * ``ClearMetadataPreprocessor`` stays off, so the graded notebook keeps its grade cell ids.
     * Feedback hides the hidden tests' code (their results still show) unless
       ``show_hidden_tests``.
+    * ``sandboxed``: the kernel has no network (see :mod:`.sandbox`), so it talks to nbgrader over
+      Unix sockets in ``root/runtime`` instead of TCP.
     """
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades
@@ -115,30 +117,40 @@ def nbgrader_config(root: Path, *, timeout: int = DEFAULT_TIMEOUT,
     config.Execute.startup_timeout = 180
     config.OverwriteCells.add_missing_cells = False
     config.ClearMetadataPreprocessor.enabled = False
+    if sandboxed:
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = str(root / "runtime" / "k")
     if not show_hidden_tests:
         config.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests,
                                                  CSSHTMLHeaderPreprocessor]
     return config
 
 
-def write_kernelspec(folder: Path) -> Path:
+def write_kernelspec(folder: Path, sandboxed: bool = False) -> Path:
     """Write a ``python3`` kernelspec that runs this very interpreter; return the Jupyter path.
 
     Put first on ``JUPYTER_PATH``, it wins over any ``python3`` kernel in the user's own Jupyter
-    folders, so grading always runs in the course's environment.
+    folders, so grading always runs in the course's environment. ``sandboxed``: the kernel starts
+    inside :mod:`.sandbox`, and is interrupted by a message (a signal would reach the sandbox's
+    launcher, not the kernel).
     """
+    from course_lib.grading import sandbox
+
     kernel_dir = folder / "kernels" / KERNEL_NAME
     kernel_dir.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "argv": sandbox.kernel_argv(sandboxed),
         "display_name": "Python 3 (ipykernel)",
         "language": "python",
     }
+    if sandboxed:
+        spec["interrupt_mode"] = "message"
     (kernel_dir / "kernel.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
     return folder
 
 
-def grading_environment(workdir: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+def grading_environment(workdir: Path, base: dict[str, str] | None = None,
+                        sandboxed: bool = False) -> dict[str, str]:
     """The environment for nbgrader and the kernels it starts.
 
     TensorFlow's C++ log is silenced down to level 3: nbgrader gives 0 to a check cell that writes
@@ -146,10 +158,13 @@ def grading_environment(workdir: Path, base: dict[str, str] | None = None) -> di
     float16 op. The run profile is ``quick`` and downloads are off.
     """
     env = dict(os.environ if base is None else base)
-    jupyter = write_kernelspec(workdir / "jupyter")
+    jupyter = write_kernelspec(workdir / "jupyter", sandboxed)
     env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(jupyter), env.get("JUPYTER_PATH")]))
     env["IPYTHONDIR"] = str(workdir / "ipython")  # no startup scripts from the instructor's profile
     env["PATH"] = os.pathsep.join(filter(None, [str(Path(sys.executable).parent), env.get("PATH")]))
+    # the workers and the sandbox's launcher import this very course_lib
+    here = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [here, env.get("PYTHONPATH")]))
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     env["KERAS_BACKEND"] = "tensorflow"
     env["COURSE_PROFILE"] = "quick"
