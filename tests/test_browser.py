@@ -83,6 +83,9 @@ def test_moving_the_learning_rate_slider_redraws_the_figure_in_jupyterlab(tmp_pa
 
             explorer = page.locator(".course-explorer").filter(has_text="learning rate")
             lab.wait_for_visible(explorer, server)
+            # scroll to it, as a learner does: Lab 4 skips rendering cells out of view (CSS
+            # content-visibility), and a skipped element's innerText is empty
+            explorer.scroll_into_view_if_needed()
             figure = explorer.locator("img.widget-image")
             caption = explorer.locator(".widget-html").last
             lab.wait_for_function(page, server, "el => el.complete && el.naturalWidth > 0",
