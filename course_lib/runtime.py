@@ -394,30 +394,64 @@ _STARTUP_NOISE = (
 )
 
 
+def _real_stderr_fd() -> int | None:
+    """The file descriptor that reaches the terminal (or log) behind ``sys.stderr``.
+
+    In a Jupyter kernel that is ipykernel's copy of the original stderr, not descriptor 2
+    (which the kernel turns into a pipe to the notebook and which dies with the process).
+    """
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _report_crashes_to(fd: int) -> None:
+    """Point Python's fatal-signal report (faulthandler) at ``fd``.
+
+    A process killed by SIGSEGV, SIGBUS, SIGABRT, SIGFPE or SIGILL then leaves the signal's
+    name and every thread's Python stack where a person can read it (the terminal that runs
+    Jupyter), instead of vanishing with "the kernel appears to have died" and nothing else.
+    """
+    import faulthandler
+
+    faulthandler.enable(file=fd, all_threads=True)
+
+
 def import_tensorflow() -> Any:
     """Import TensorFlow with its start-up noise filtered from stderr; return the module.
 
     Anything else TensorFlow prints while importing (a missing library, say) still reaches
     stderr. Where stderr is not a real file (some notebook front ends), import plainly.
+
+    From here on a fatal signal is reported on the real stderr (see :func:`_report_crashes_to`):
+    while TensorFlow imports, stderr's descriptor points at the filter, so without this a crash
+    during the import would leave no trace at all.
     """
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     _quiet_tensorflow()
     import tempfile
 
+    real = _real_stderr_fd()
     try:
         sys.stderr.flush()
         saved = os.dup(2)
     except (OSError, ValueError):
+        if real is not None:
+            _report_crashes_to(real)
         import tensorflow
 
         return tensorflow
+    # in a plain process the real stderr is descriptor 2 itself, redirected below: use the copy
+    _report_crashes_to(saved if real in (None, 2) else real)
     with tempfile.TemporaryFile(mode="w+b") as capture:
         os.dup2(capture.fileno(), 2)
         try:
             import tensorflow
         finally:
             os.dup2(saved, 2)
+            _report_crashes_to(2 if real in (None, 2) else real)
             os.close(saved)
             capture.seek(0)
             lines = capture.read().decode("utf-8", "replace").splitlines()

@@ -7,6 +7,7 @@ missing samples, labels shuffled apart from their inputs, augmentation frozen by
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +45,7 @@ def test_every_sample_exactly_once_per_epoch_with_a_remainder_batch(arrays, use_
         ids, labels, sizes = _epoch(dataset)
         assert sorted(ids) == list(range(103))  # each sample once, none missing
         assert labels == [2 * i for i in ids]  # labels travel with their inputs
-        # a smaller batch, not a dropped one (a shuffled, non-deterministic pipeline may
-        # deliver it before the last position)
-        assert sorted(sizes, reverse=True) == [10] * 10 + [3]
+        assert sizes == [10] * 10 + [3]  # a smaller last batch, not a dropped one (seeded: in order)
         orders.append(ids)
     assert orders[0] != sorted(orders[0]), "not shuffled"
     assert orders[0] != orders[1], "the same order every epoch"
@@ -64,18 +63,75 @@ def test_unshuffled_pipeline_keeps_the_order(arrays):
     assert ids == list(range(103))
 
 
-def test_deterministic_pipelines_repeat_their_order(arrays):
+def _uneven(features, label):
+    """A per-sample map whose cost varies (every fifth sample is slow), as on a busy machine.
+
+    A parallel map that is allowed to reorder hands the fast samples over first, so a pipeline
+    that repeats its order here does so by construction, not because the machine was idle.
+    """
+    import tensorflow as tf
+
+    def work(values):
+        if int(values[0]) % 5 == 0:
+            time.sleep(0.005)
+        return values
+
+    return tf.numpy_function(work, [features], tf.float32, stateful=False), label
+
+
+def _uneven_batches(features, label):
+    """The same for a per-batch map (the in-memory path has no per-sample map)."""
+    import tensorflow as tf
+
+    def work(values):
+        if int(values[0, 0]) % 2 == 0:
+            time.sleep(0.005)
+        return values
+
+    return tf.numpy_function(work, [features], tf.float32, stateful=False), label
+
+
+@pytest.mark.parametrize("path", ["map_fn", "batch_map_fn"])
+def test_a_seed_alone_repeats_the_same_batches_in_the_same_order(arrays, path):
     x, y = arrays
 
+    uneven = {"map_fn": _uneven, "batch_map_fn": _uneven_batches}[path]
+
     def two_epochs(seed):
-        dataset = pipelines.from_arrays(x, y, batch_size=8, seed=seed, deterministic=True,
-                                        map_fn=lambda a, b: (a * 1, b))
+        dataset = pipelines.from_arrays(x, y, batch_size=8, seed=seed, **{path: uneven})
+        assert dataset.options().deterministic is True  # a seed implies deterministic ordering
         return [_epoch(dataset)[0] for _ in range(2)]
 
-    assert two_epochs(7) == two_epochs(7)
-    assert two_epochs(7) != two_epochs(8)
-    unseeded = pipelines.from_arrays(x, y, batch_size=8, deterministic=True)
-    assert _epoch(unseeded)[0] == _epoch(pipelines.from_arrays(x, y, batch_size=8, seed=42))[0]
+    first = two_epochs(7)
+    assert first[0] != first[1], "the same order every epoch"
+    assert two_epochs(7) == first
+    assert two_epochs(8) != first
+
+
+def test_deterministic_without_a_seed_is_seed_42(arrays):
+    x, y = arrays
+    unseeded = pipelines.from_arrays(x, y, batch_size=8, deterministic=True,
+                                     batch_map_fn=_uneven_batches)
+    seeded = pipelines.from_arrays(x, y, batch_size=8, seed=42, batch_map_fn=_uneven_batches)
+    assert unseeded.options().deterministic is True
+    assert _epoch(unseeded)[0] == _epoch(seeded)[0]
+
+
+def test_unseeded_or_explicitly_unordered_pipelines_promise_the_samples_not_the_order(arrays):
+    x, y = arrays
+    unseeded = pipelines.from_arrays(x, y, batch_size=8, map_fn=_uneven)
+    assert unseeded.options().deterministic is False  # free to hand over ready batches first
+    seeded_but_free = pipelines.from_arrays(x, y, batch_size=8, seed=7, deterministic=False,
+                                            map_fn=_uneven)
+    assert seeded_but_free.options().deterministic is False
+    for dataset in (unseeded, seeded_but_free):
+        ids, labels, sizes = _epoch(dataset)
+        assert sorted(ids) == list(range(103)) and labels == [2 * i for i in ids]
+        assert sorted(sizes, reverse=True) == [8] * 12 + [7]
+    # unshuffled pipelines keep input order whatever deterministic says
+    in_order = pipelines.from_arrays(x, y, batch_size=8, shuffle=False, deterministic=False,
+                                     map_fn=_uneven)
+    assert _epoch(in_order)[0] == list(range(103))
 
 
 def test_cache_runs_per_sample_work_once_and_augmentation_every_epoch(arrays):

@@ -10,7 +10,10 @@ the server log land in ``test-artifacts/browser/``.
 from __future__ import annotations
 
 import io
+import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +39,9 @@ def _changed_fraction(before: bytes, after: bytes) -> float:
     return float(np.mean(np.abs(first - second).sum(axis=-1) > 30))
 
 
-def _kernel_commands(server_pid: int) -> list[list[str]]:
-    """Command lines of the server's child processes that run an IPython kernel."""
-    commands = []
+def _kernel_processes(server_pid: int) -> dict[int, list[str]]:
+    """Process ids and command lines of the server's child processes that run an IPython kernel."""
+    kernels = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -49,8 +52,12 @@ def _kernel_commands(server_pid: int) -> list[list[str]]:
         except (OSError, ValueError, IndexError):
             continue
         if parent == server_pid and "ipykernel_launcher" in argv:
-            commands.append(argv)
-    return commands
+            kernels[int(entry.name)] = argv
+    return kernels
+
+
+def _kernel_commands(server_pid: int) -> list[list[str]]:
+    return list(_kernel_processes(server_pid).values())
 
 
 @pytest.fixture
@@ -72,15 +79,18 @@ def test_moving_the_learning_rate_slider_redraws_the_figure_in_jupyterlab(tmp_pa
         try:
             lab.open_notebook(page, server, name)
             page.screenshot(path=artifacts / "1-notebook-opened.png")
-            lab.run_all_cells(page)
+            lab.run_all_cells(page, server)
 
             explorer = page.locator(".course-explorer").filter(has_text="learning rate")
-            explorer.wait_for(state="visible")
+            lab.wait_for_visible(explorer, server)
+            # scroll to it, as a learner does: Lab 4 skips rendering cells out of view (CSS
+            # content-visibility), and a skipped element's innerText is empty
+            explorer.scroll_into_view_if_needed()
             figure = explorer.locator("img.widget-image")
             caption = explorer.locator(".widget-html").last
-            page.wait_for_function(
-                "el => el.complete && el.naturalWidth > 0", arg=figure.element_handle())
-            lab.wait_until_idle(page)
+            lab.wait_for_function(page, server, "el => el.complete && el.naturalWidth > 0",
+                                  figure.element_handle())
+            lab.wait_until_idle(page, server)
 
             # the kernel is this venv's Python
             kernels = _kernel_commands(server.process.pid)
@@ -100,9 +110,9 @@ def test_moving_the_learning_rate_slider_redraws_the_figure_in_jupyterlab(tmp_pa
             slider.locator(".noUi-handle").first.focus()
             for _ in range(10):
                 page.keyboard.press("ArrowRight")
-            page.wait_for_function(
-                "([el, old]) => el.src !== old && el.complete", arg=[figure.element_handle(), source_before])
-            lab.wait_until_idle(page)
+            lab.wait_for_function(page, server, "([el, old]) => el.src !== old && el.complete",
+                                  [figure.element_handle(), source_before])
+            lab.wait_until_idle(page, server)
             readout = slider.locator(".widget-readout")
             assert float(readout.inner_text()) == pytest.approx(0.1 * 10 ** 0.1, rel=0.01)  # 10 steps of 0.01 in log10
             after_keys = figure.screenshot(path=artifacts / "3-after-arrow-keys.png")
@@ -115,10 +125,11 @@ def test_moving_the_learning_rate_slider_redraws_the_figure_in_jupyterlab(tmp_pa
             page.keyboard.press("Control+A")
             page.keyboard.type("1.05")
             page.keyboard.press("Enter")
-            page.wait_for_function(
-                "([el, old]) => el.src !== old && el.complete", arg=[figure.element_handle(), source_keys])
-            lab.wait_until_idle(page)
-            page.wait_for_function("el => el.innerText.includes('explodes')", arg=caption.element_handle())
+            lab.wait_for_function(page, server, "([el, old]) => el.src !== old && el.complete",
+                                  [figure.element_handle(), source_keys])
+            lab.wait_until_idle(page, server)
+            lab.wait_for_function(page, server, "el => el.innerText.includes('explodes')",
+                                  caption.element_handle())
             divergent = figure.screenshot()
             explorer.screenshot(path=artifacts / "4-divergent.png")
             assert _changed_fraction(after_keys, divergent) > 0.02
@@ -126,4 +137,42 @@ def test_moving_the_learning_rate_slider_redraws_the_figure_in_jupyterlab(tmp_pa
             assert "learning rate 1.05" in caption.inner_text()
         except Exception:
             page.screenshot(path=artifacts / "failure.png", full_page=True)
+            (artifacts / "kernel-stderr.log").write_text(server.kernel_stderr())
             raise
+
+
+class _NeverVisible:
+    """Stands for a widget that never appears (a locator whose ``.first`` is never visible)."""
+
+    first = property(lambda self: self)
+
+    def is_visible(self) -> bool:
+        return False
+
+
+@pytest.mark.slow
+def test_a_kernel_that_dies_ends_the_wait_at_once_with_its_stderr(tmp_path):
+    """A kernel killed by a signal (as once at TensorFlow's start on a loaded machine) must end
+    the wait for a widget at once, with the kernel's report of the signal, not after 180 s."""
+    from jupyter_client import BlockingKernelClient
+
+    log = tmp_path / "jupyterlab.log"
+    with lab.jupyter_lab(tmp_path, log=log) as server:
+        server.api("kernels", method="POST", timeout=120)
+        ((pid, argv),) = _kernel_processes(server.process.pid).items()
+        client = BlockingKernelClient(connection_file=argv[argv.index("-f") + 1])
+        client.load_connection_file()
+        client.start_channels(hb=False)
+        try:  # the kernel answers: it is running ipykernel (and so passed its sitecustomize)
+            client.kernel_info(reply=True, timeout=180)
+        finally:
+            client.stop_channels()
+        os.kill(pid, signal.SIGBUS)
+        started = time.monotonic()
+        with pytest.raises(lab.KernelDied) as died:
+            lab.wait_for_visible(_NeverVisible(), server)
+        waited = time.monotonic() - started
+    assert waited < 30, f"noticed the dead kernel after {waited:.0f} s"
+    stderr = str(died.value).split("--- the kernels' stderr ---", 1)[1]
+    assert "Fatal Python error: Bus error" in stderr  # the kernel's own report of the signal
+    assert "ipykernel/kernelapp.py" in stderr  # with its Python stack

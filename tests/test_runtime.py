@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 
@@ -9,6 +11,7 @@ import pytest
 
 import course_lib
 from course_lib.runtime import ProfileError, Run, detect_platform, resolve_profile
+from tests.conftest import ROOT
 
 
 def test_importing_course_lib_does_not_import_tensorflow():
@@ -224,3 +227,26 @@ def test_on_colab_a_failed_upgrade_says_what_to_run(colab_with_old_keras, monkey
     colab_with_old_keras["pip_fails"] = True
     with pytest.raises(CourseError, match=r"No matching distribution.*!pip install -q 'keras>="):
         runtime.ensure_floor("colab")
+
+
+FAKE_TENSORFLOW_THAT_CRASHES = """
+import os, signal, sys
+os.write(2, b"I0000 port.cc:153] oneDNN custom operations are on. (start-up noise)\\n")
+os.kill(os.getpid(), signal.SIGBUS)  # what a crash at TensorFlow's start looks like
+"""
+
+
+def test_a_crash_while_tensorflow_imports_leaves_its_reason_on_stderr(tmp_path):
+    """While TensorFlow imports, stderr's descriptor points at the start-up-noise filter; a
+    process killed then (once seen on a loaded machine: SIGBUS at TensorFlow's start) used to
+    vanish without a word. Now the signal and the Python stack reach the real stderr."""
+    (tmp_path / "tensorflow").mkdir()
+    (tmp_path / "tensorflow" / "__init__.py").write_text(FAKE_TENSORFLOW_THAT_CRASHES)
+    code = "from course_lib.runtime import import_tensorflow; import_tensorflow()"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == -signal.SIGBUS
+    assert "Fatal Python error: Bus error" in result.stderr, result.stderr
+    assert str(tmp_path / "tensorflow" / "__init__.py") in result.stderr  # where it died
+    assert "import_tensorflow" in result.stderr

@@ -16,10 +16,23 @@ cache, so it runs once; random work (augmentation) goes after it, so it differs 
 ``prefetch(AUTOTUNE)`` prepares the next batches while the model trains on this one. (Arrays
 already in memory take a shorter road, described in :func:`from_arrays`.)
 
-``deterministic=True`` makes the order repeatable: the shuffle is seeded (``seed``, or 42) and
-parallel maps keep their input order. ``False`` (the default) lets parallel maps hand batches
-over as soon as they are ready, which is faster when per-sample work varies. Either way every
-sample is seen exactly once per epoch; the last batch is smaller unless ``drop_remainder=True``.
+Repeatability: what ``seed`` and ``deterministic`` promise.
+
+* ``seed=...`` alone makes a pipeline repeatable: every run of the notebook gets the same batches,
+  with the same contents, in the same order, epoch after epoch (each epoch still has a new
+  shuffle, drawn from the seed). To keep that promise a seeded pipeline is also deterministic:
+  its parallel maps hand batches over in input order even when one sample takes longer than
+  another, as it does on a busy machine.
+* ``deterministic=True`` asks for the same without choosing a seed: it uses ``seed=42``.
+* Neither (the default): a new shuffle every run, and parallel maps hand batches over as soon as
+  they are ready, which is faster when per-sample work varies.
+* ``deterministic=False`` with a seed: the seed fixes the shuffle, but parallel maps may still
+  hand batches over out of order, so only *which* samples an epoch visits repeats, not their
+  order (with a ``map_fn`` before the cache, not even which samples share a batch).
+* ``shuffle=False``: always in input order (``model.predict`` lines up with the labels).
+
+Every pipeline sees every sample exactly once per epoch; the last batch is smaller unless
+``drop_remainder=True``.
 
 Imports TensorFlow only when a function is called.
 """
@@ -61,6 +74,15 @@ def _cores() -> int:
     return usable_cpu_count()
 
 
+def _is_ordered(deterministic: bool | None, seed: int | None, shuffle: bool) -> bool:
+    """Whether parallel maps keep input order (the contract in the module docstring)."""
+    if not shuffle:
+        return True  # predictions must line up with the labels
+    if deterministic is None:
+        return seed is not None  # a seed promises a repeatable run
+    return bool(deterministic)
+
+
 def _seed_for(seed: int | None, deterministic: bool) -> int | None:
     if seed is None and deterministic:
         return DEFAULT_SEED
@@ -83,7 +105,7 @@ def finish(
     batch_map_fn: Callable[..., Any] | None = None,
     shuffle_buffer: int | None = None,
     drop_remainder: bool = False,
-    deterministic: bool = False,
+    deterministic: bool | None = None,
 ) -> tf.data.Dataset:
     """Turn a dataset of single samples into a training pipeline (the order in the module docstring).
 
@@ -98,12 +120,16 @@ def finish(
         Samples the shuffle draws from; by default all of them when the count is known (a full
         shuffle), else 10,000.
 
+    seed, deterministic:
+        See the module docstring: a seed (or ``deterministic=True``) repeats the same batches in
+        the same order every run; ``deterministic=None`` (the default) means "when seeded".
+
     An unshuffled pipeline always keeps its order (parallel maps stay deterministic), so that
     ``model.predict`` on it lines up with the labels.
     """
     tf = _tf()
     _check_batch_size(batch_size)
-    deterministic = deterministic or not shuffle
+    deterministic = _is_ordered(deterministic, seed, shuffle)
     seed = _seed_for(seed, deterministic)
     dataset = samples
     if map_fn is not None:
@@ -159,7 +185,7 @@ def from_arrays(
     map_fn: Callable[..., Any] | None = None,
     batch_map_fn: Callable[..., Any] | None = None,
     drop_remainder: bool = False,
-    deterministic: bool = False,
+    deterministic: bool | None = None,
 ) -> tf.data.Dataset:
     """A pipeline over in-memory arrays: batches of ``(x, y)`` (or of ``x`` when ``y`` is None).
 
@@ -170,10 +196,13 @@ def from_arrays(
     batch with one ``tf.gather`` (much faster than slicing samples one by one) and keeps two
     batches ready. With a ``map_fn`` it takes the per-sample path of :func:`finish`, where
     ``cache`` applies.
+
+    ``seed`` (or ``deterministic=True``) repeats the same batches in the same order every run;
+    see the module docstring for what each combination promises.
     """
     tf = _tf()
     _check_batch_size(batch_size)
-    deterministic = deterministic or not shuffle  # predictions must line up with the labels
+    deterministic = _is_ordered(deterministic, seed, shuffle)
     count = sample_count(x if y is None else (x, y))
     structure = x if y is None else (x, y)
     if map_fn is not None:
@@ -285,7 +314,7 @@ def from_image_folder(
     map_fn: Callable[..., Any] | None = None,
     batch_map_fn: Callable[..., Any] | None = None,
     drop_remainder: bool = False,
-    deterministic: bool = False,
+    deterministic: bool | None = None,
 ) -> Any:
     """Batches of ``(images, labels)`` from ``directory/<class name>/<image files>``.
 
@@ -321,7 +350,7 @@ def from_text_folder(
     map_fn: Callable[..., Any] | None = None,
     batch_map_fn: Callable[..., Any] | None = None,
     drop_remainder: bool = False,
-    deterministic: bool = False,
+    deterministic: bool | None = None,
 ) -> Any:
     """Batches of ``(texts, labels)`` from ``directory/<class name>/<.txt files>``.
 

@@ -175,7 +175,7 @@ def train(
     strategy: str = "auto",
     shuffle: bool = True,
     seed: int | None = None,
-    deterministic: bool = False,
+    deterministic: bool | None = None,
     callbacks: Sequence[Any] = (),
     verbose: int | str = "auto",
 ) -> TrainingResult:
@@ -197,7 +197,8 @@ def train(
         The result of :func:`course_lib.accel.configure`; without one, ``configure`` is called
         with ``precision``, ``jit_compile``, ``steps_per_execution`` and ``strategy``.
     shuffle, seed, deterministic:
-        For the array pipeline (see :mod:`course_lib.accel.pipelines`).
+        For the array pipeline (see :mod:`course_lib.accel.pipelines`): a ``seed`` alone feeds
+        the same batches in the same order every run.
     callbacks, verbose:
         As for ``model.fit``; a :class:`ThroughputMeter` is always added. (``fit``'s own
         ``shuffle`` is off: the pipeline shuffles.)

@@ -61,11 +61,11 @@ class LabServer:
         separator = "&" if "?" in path else "?"
         return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}{separator}token={self.token}"
 
-    def api(self, path: str, method: str = "GET") -> Any:
+    def api(self, path: str, method: str = "GET", timeout: float = 10) -> Any:
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}/api/{path}", method=method,
             headers={"Authorization": f"token {self.token}"})
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             body = response.read()
         return json.loads(body) if body else None
 
@@ -74,6 +74,55 @@ class LabServer:
             return self.log.read_text(errors="replace")[-characters:]
         except OSError:
             return "(no log)"
+
+    def kernel_stderr(self) -> str:
+        """What the kernels wrote to stderr: the lines of the log that are not the server's own.
+
+        Kernels inherit the server's stderr (the log file); the server's lines start with a
+        ``[I 2026-...]``-style stamp, ipykernel's with ``[IPKernelApp]``.
+        """
+        try:
+            lines = self.log.read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no log)"
+        return "\n".join(line for line in lines if not _SERVER_LINE.match(line)) or "(nothing)"
+
+    def check_kernels(self) -> None:
+        """Raise :class:`KernelDied` at once if the log says a kernel died (see _KERNEL_DEATH)."""
+        try:
+            log = self.log.read_text(errors="replace")
+        except OSError:
+            return
+        death = _KERNEL_DEATH.search(log)
+        if death:
+            self._wait_for_quiet_log()  # a dying kernel may still be writing its report
+            raise KernelDied(
+                f"a kernel died ({death.group(0).strip()!r} in the server log).\n"
+                f"--- the kernels' stderr ---\n{self.kernel_stderr()[-20000:]}\n"
+                f"--- the end of the server log ---\n{self.log_tail(3000)}")
+
+    def _wait_for_quiet_log(self, quiet: float = 1.0, limit: float = 10.0) -> None:
+        deadline, size, since = time.monotonic() + limit, -1, time.monotonic()
+        while time.monotonic() < deadline:
+            current = self.log.stat().st_size
+            if current != size:
+                size, since = current, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+            time.sleep(0.1)
+
+
+class KernelDied(RuntimeError):
+    """The notebook's kernel process ended while the test was using it."""
+
+
+#: A server log line (Jupyter's ``[I 2026-12-05 10:00:00.000 ServerApp] ...`` format).
+_SERVER_LINE = re.compile(r"^\[[DIWEC] \d{4}-\d\d-\d\d ")
+#: What the server or a kernel logs when a kernel process ends on its own: the restarter
+#: noticing the dead process, or Python's report of a fatal signal (faulthandler).
+_KERNEL_DEATH = re.compile(
+    r"KernelRestarter: restarting kernel.*|KernelRestarter: restart failed.*"
+    r"|Kernel .* died.*|Fatal Python error: .*")
 
 
 def _wait_until_ready(server: LabServer, timeout: float) -> None:
@@ -121,6 +170,15 @@ def jupyter_lab(root_dir: Path, *, log: Path, timeout: float = 120) -> Iterator[
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     env.pop("COURSE_STATIC_WIDGETS", None)  # a learner's Lab shows the live widgets
+    # A kernel killed by a signal reports it (and every thread's Python stack) in the server
+    # log. PYTHONFAULTHANDLER is not enough: it writes to descriptor 2, which ipykernel turns
+    # into a pipe to the notebook that dies with the kernel. This sitecustomize, run at every
+    # interpreter start, points faulthandler at a copy of descriptor 2 taken before that.
+    site = home / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import faulthandler, os\nfaulthandler.enable(file=os.dup(2), all_threads=True)\n")
+    env["PYTHONPATH"] = os.pathsep.join([str(site), env["PYTHONPATH"]])
     port, token = free_port(), secrets.token_hex(16)
     command = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -176,6 +234,7 @@ def open_notebook(page: Any, server: LabServer, path: str, *, timeout_ms: int = 
     deadline = time.monotonic() + timeout_ms / 1000
     while not any(session["path"] == path and session["kernel"]["execution_state"] == "idle"
                   for session in server.api("sessions")):
+        server.check_kernels()
         if time.monotonic() > deadline:
             raise TimeoutError(f"no idle kernel for {path}:\n{server.log_tail()}")
         time.sleep(0.5)
@@ -190,7 +249,7 @@ def _accept_kernel_dialog(page: Any) -> None:
         dialog.wait_for(state="detached")
 
 
-def run_all_cells(page: Any, attempts: int = 3) -> None:
+def run_all_cells(page: Any, server: LabServer, attempts: int = 3) -> None:
     """Run > Run All Cells, through the menu a learner uses; retried if no cell starts running.
 
     Right after a notebook opens, Lab may still be wiring the kernel to the notebook: it may
@@ -206,6 +265,7 @@ def run_all_cells(page: Any, attempts: int = 3) -> None:
         item.click()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
+            server.check_kernels()
             _accept_kernel_dialog(page)
             if any(re.search(r"\[(\*|\d+)\]", text) for text in prompts.all_inner_texts()):
                 return
@@ -213,13 +273,40 @@ def run_all_cells(page: Any, attempts: int = 3) -> None:
     raise TimeoutError(f"Run All Cells did not start any cell after {attempts} attempts")
 
 
-def wait_until_idle(page: Any) -> None:
+def wait_until_idle(page: Any, server: LabServer) -> None:
     indicator = page.locator(".jp-Notebook-ExecutionIndicator").first
     deadline = time.monotonic() + 300
     while indicator.get_attribute("data-status") != "idle":
+        server.check_kernels()
         if time.monotonic() > deadline:
             raise TimeoutError("the kernel stayed busy for 5 minutes")
         time.sleep(0.25)
+
+
+def wait_for_visible(locator: Any, server: LabServer, timeout: float = 180) -> None:
+    """Wait until ``locator`` shows, failing at once (with its stderr) if the kernel dies."""
+    deadline = time.monotonic() + timeout
+    while not locator.first.is_visible():
+        server.check_kernels()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{locator} did not appear within {timeout:.0f} s")
+        time.sleep(0.25)
+
+
+def wait_for_function(page: Any, server: LabServer, script: str, arg: Any,
+                      timeout: float = 180) -> None:
+    """``page.wait_for_function`` in one-second slices, checking the kernel between them."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + timeout
+    while True:
+        server.check_kernels()
+        try:
+            page.wait_for_function(script, arg=arg, timeout=1000)
+            return
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{script} stayed false for {timeout:.0f} s") from None
 
 
 def copy_notebook(source: Path, root_dir: Path) -> str:

@@ -57,10 +57,10 @@ def main() -> int:
             lab.open_notebook(page, server, "explorers.ipynb")
             # fold the file browser away, as on a laptop screen, so the figures get their full width
             page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()
-            lab.run_all_cells(page)
+            lab.run_all_cells(page, server)
             explorers = page.locator(".course-explorer")
             explorers.nth(1).wait_for(state="visible")
-            lab.wait_until_idle(page)
+            lab.wait_until_idle(page, server)
             for index, name in enumerate(CELLS):
                 explorer = explorers.nth(index)
                 explorer.locator("img.widget-image").evaluate("el => el.decode()")
