@@ -45,7 +45,7 @@ def make_class(folder: Path, count: int, seed: int) -> dict[str, float]:
     exercises = ROOT / "exercises"
     source = samples.read(exercises / "source" / "01_tensors" / "01_tensors_exercises.ipynb")
     student = samples.read(exercises / "release" / "01_tensors" / "01_tensors_exercises.ipynb")
-    right = {**samples.solutions(source), "q7_written": samples.WRITTEN_ANSWER}
+    right = {**samples.solutions(source), "q8_written": samples.WRITTEN_ANSWER}
     rng = random.Random(seed)
     expected = {}
     for number in range(count):

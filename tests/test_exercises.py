@@ -189,7 +189,7 @@ def test_a_wrong_answer_to_every_question_fails_its_check_with_a_hint(tmp_path, 
     executed = execute(samples.submission(student, samples.WRONG_01), tmp_path, monkeypatch)
     outputs = outputs_by_id(executed)
     checks = [nbgrader(cell)["grade_id"] for cell in student["cells"] if is_check(cell)]
-    assert len(checks) == len(samples.WRONG_01) == 6
+    assert len(checks) == len(samples.WRONG_01) == 7
     for name in checks:
         errors = [output for output in outputs[name] if output["output_type"] == "error"]
         assert len(errors) == 1, f"{name} did not fail"
@@ -198,7 +198,8 @@ def test_a_wrong_answer_to_every_question_fails_its_check_with_a_hint(tmp_path, 
     hints = {name: outputs[name][-1]["evalue"] for name in checks}
     assert "expected shape (7, 24, 3), found (24, 7, 3)" in hints["q1_rank_shape_dtype"]
     assert "expected shape (1, 2, 2, 1), found (1, 2, 4, 1)" in hints["q2_center_crop"]
-    assert "does not support item assignment" in hints["q3_fill_row"]
+    assert "totals after one batch" in hints["q3_running_totals"]
     assert "expected dtype float32, found float16" in hints["q4_weighted_sum"]
-    assert "that is still the reshape" in hints["q5_channels_last"]
+    assert "still the scrambled pictures" in hints["q5_channels_first"]
+    assert "recall which axes" in hints["q7_match_scores"]
     assert "axis 0" in hints["q6_standardize"]

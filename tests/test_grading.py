@@ -160,11 +160,11 @@ def test_metadata_stripped_by_colab_is_restored_on_the_right_cells():
                                  "execution_count": None, "source": "print('my own test')"})
     prepared = restore.prepare(stripped, RELEASE_01)
     assert sorted(prepared.restored) == sorted(grade_id(cell) for cell in RELEASE_01["cells"])
-    assert prepared.edited == [] and prepared.deleted == [] and prepared.checks_found == 6
+    assert prepared.edited == [] and prepared.deleted == [] and prepared.checks_found == 7
     restored = {grade_id(cell): cell for cell in prepared.notebook["cells"] if grade_id(cell)}
     assert restored["q2_answer"]["source"] == CORRECT["q2_answer"]
     assert restored["q1_answer"]["source"] == CORRECT["q1_answer"]
-    assert restored["q3_fill_row"]["metadata"]["nbgrader"]["points"] == 2
+    assert restored["q3_running_totals"]["metadata"]["nbgrader"]["points"] == 2
     assert not any(grade_id(cell) for cell in prepared.notebook["cells"]
                    if "my own test" in cell["source"])
     assert prepared.notebook["nbformat_minor"] == 5
@@ -174,10 +174,10 @@ def test_metadata_stripped_by_colab_is_restored_on_the_right_cells():
 def test_stripped_metadata_an_edited_check_and_a_deleted_check_are_all_noticed():
     submitted = samples.submission(RELEASE_01, CORRECT, {
         "q4_weighted_sum": "checks.check_function(weighted_sum, [])\nprint('ok')"})
-    submitted = samples.without_cell(submitted, "q5_channels_last")
+    submitted = samples.without_cell(submitted, "q5_channels_first")
     prepared = restore.prepare(samples.as_colab_saves_it(submitted), RELEASE_01)
     assert prepared.edited == ["q4_weighted_sum"]
-    assert prepared.deleted == ["q5_channels_last"]
+    assert prepared.deleted == ["q5_channels_first"]
     assert "q4_weighted_sum" in prepared.restored
 
 
@@ -309,7 +309,7 @@ def test_a_batch_of_unreadable_files_gets_rows_and_feedback_without_a_kernel(tmp
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     assert {name: row["status"] for name, row in rows.items()} == {
         "emptyed_1": "empty", "brokenbo_2": "not-a-notebook", "otherol_3": "wrong-notebook"}
-    assert all(row["total"] == "0" and row["max"] == "14" for row in rows.values())
+    assert all(row["total"] == "0" and row["max"] == "16" for row in rows.values())
     assert "not valid JSON" in rows["brokenbo_2"]["notes"]
     page = (out / "feedback" / "brokenbo_2.html").read_text()
     assert "could not be graded" in page and "not valid JSON" in page

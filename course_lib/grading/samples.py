@@ -31,10 +31,10 @@ WRONG_01: dict[str, str] = {
         "    top = (images.shape[1] - size) // 2\n"
         "    return images[:, top:top + size]"
     ),
-    # item assignment into a variable, as if it were a NumPy array
+    # the running total rebound to a new tensor: the variable given is left unchanged
     "q3_answer": (
-        "def fill_row(variable, row, value):\n"
-        "    variable[row] = value"
+        "def add_to_totals(totals, batch):\n"
+        "    totals = totals + tf.reduce_sum(batch, axis=0)"
     ),
     # the weights cast down to float16: runs, but the result is float16
     "q4_answer": (
@@ -43,20 +43,28 @@ WRONG_01: dict[str, str] = {
     ),
     # the buggy reshape copied unchanged
     "q5_answer": (
-        "def to_channels_last(images):\n"
-        "    batch, channels, height, width = images.shape\n"
-        "    return tf.reshape(images, (batch, height, width, channels))"
+        "def to_channels_first(images):\n"
+        "    batch, height, width, channels = images.shape\n"
+        "    return tf.reshape(images, (batch, channels, height, width))"
     ),
     # statistics per sample (axis 1) instead of per feature
     "q6_answer": (
         "def standardize_features(batch):\n"
         "    return (batch - tf.reduce_mean(batch, axis=1)) / tf.math.reduce_std(batch, axis=1)"
     ),
+    # the documents reshaped instead of transposed: the shapes fit, the pairs do not
+    "q7_answer": (
+        "def match_scores(queries, documents):\n"
+        "    batch, m, d = documents.shape\n"
+        "    return queries @ tf.reshape(documents, (batch, d, m))"
+    ),
 }
 
 #: A written answer, for the question graded by hand.
 WRITTEN_ANSWER = ("Tensors are immutable, so item assignment is not supported; a NumPy array is a "
-                  "mutable buffer. x.numpy() gives a copy, so changing it leaves x alone.")
+                  "mutable buffer. The gradient tape keeps the inputs of every operation, so a "
+                  "value that changed later would give wrong gradients. x.numpy() gives a copy, "
+                  "so changing it leaves x alone.")
 
 
 def read(path: str | Path) -> dict[str, Any]:
