@@ -85,3 +85,14 @@ def test_sentence_pairs_follow_the_grammar():
     assert translations["She wants the red house."] == "Ella quiere la casa roja."
     assert translations["We do not have the small book."] == "Nosotros no tenemos el libro pequeño."
     assert translations["I like the cat."] == "Me gusta el gato."
+
+
+def test_newswire_topics_survive_the_quick_profiles_500_word_vocabulary():
+    """Chapter 04 keeps num_words=500 in the quick profile (index = rank + 3, so ranks < 497).
+    The topic words must be inside it, or the topics, and the bottleneck lesson, vanish."""
+    wires = standins.reuters_raw(n=3000)
+    low, high = standins.REUTERS_TOPIC_RANKS
+    assert high + 3 <= 500
+    x, y = multi_hot([[rank + 3 for rank in wire] for wire in wires["x"]], 500), wires["y"]
+    majority = np.bincount(y).max() / len(y)
+    assert nearest_mean_accuracy(x[:2400], y[:2400], x[2400:], y[2400:]) > majority + 0.2
