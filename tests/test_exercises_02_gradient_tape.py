@@ -34,7 +34,8 @@ SOURCE, RELEASE = notebook_paths(ASSIGNMENT)
 
 #: question -> (answer cell, check cell)
 QUESTIONS = questions("q1_derivative", "q2_layer_gradients", "q3_fit_slope", "q4_fit_line",
-                      "q5_second_derivative", "q6_numerical_gradient", "q7_safe_norm")
+                      "q5_second_derivative", "q6_numerical_gradient", "q7_safe_norm",
+                      "q8_rmsprop_path")
 
 # Wrong answers that differ only in a line or two share a template.
 NUMERICAL_GRADIENT = """
@@ -47,6 +48,23 @@ def numerical_gradient(function, point, step=1e-5):
         gradient[index] = {difference}
     return gradient
 """
+
+RMSPROP_PATH = """
+def rmsprop_path(loss_function, start, learning_rate, steps, rho=0.9, epsilon=1e-7):
+    weights = tf.Variable(start, dtype=tf.float32)
+    average_square = tf.zeros_like(weights)
+    path = [weights.numpy().copy()]
+    for _ in range({steps}):
+        with tf.GradientTape() as tape:
+            loss = loss_function(weights)
+        gradient = tape.gradient(loss, weights)
+        {average}
+        weights.assign_sub({update})
+        path.append(weights.numpy().copy())
+    return np.array(path)
+"""
+RMSPROP_RIGHT = dict(steps="steps", average="average_square = rho * average_square + (1 - rho) * gradient ** 2",
+                     update="learning_rate * gradient / tf.sqrt(average_square + epsilon)")
 
 # Wrong answers a learner could plausibly hand in, each built on a classic mistake of the chapter:
 # (question, answer code, which checks must catch it, words the hint must contain).
@@ -201,6 +219,30 @@ def safe_norm(vector):
     norm = tf.norm(vector)
     return norm, lambda upstream: vector / tf.maximum(norm, 1e-12)
 """, "hidden", "upstream gradient", id="q7-upstream-ignored"),
+    pytest.param("q8", RMSPROP_PATH.format(**{**RMSPROP_RIGHT, "average": "average_square = rho * average_square + gradient ** 2"}),
+                 "visible", "(1 - rho) * gradient ** 2", id="q8-average-without-1-minus-rho"),
+    pytest.param("q8", RMSPROP_PATH.format(**{**RMSPROP_RIGHT, "average": "average_square = gradient ** 2"}),
+                 "visible", "(1 - rho) * gradient ** 2", id="q8-only-the-last-gradient"),
+    pytest.param("q8", RMSPROP_PATH.format(**{**RMSPROP_RIGHT, "update": "learning_rate * gradient / (average_square + epsilon)"}),
+                 "visible", "sqrt(1 - rho)", id="q8-no-square-root"),
+    pytest.param("q8", RMSPROP_PATH.format(**{**RMSPROP_RIGHT, "average": "average_square = 0.9 * average_square + 0.1 * gradient ** 2"}),
+                 "hidden", "rho, learning_rate and steps", id="q8-rho-ignored"),
+    pytest.param("q8", RMSPROP_PATH.format(**{**RMSPROP_RIGHT, "update": "learning_rate * gradient / (tf.sqrt(average_square) + 1e-7)"}),
+                 "hidden", "epsilon argument", id="q8-epsilon-ignored"),
+    pytest.param("q8", """
+def rmsprop_path(loss_function, start, learning_rate, steps, rho=0.9, epsilon=1e-7):
+    weights = tf.Variable(start, dtype=tf.float32)
+    average_square = tf.zeros_like(weights)
+    path = []
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            loss = loss_function(weights)
+        gradient = tape.gradient(loss, weights)
+        average_square = rho * average_square + (1 - rho) * gradient ** 2
+        weights.assign_sub(learning_rate * gradient / tf.sqrt(average_square + epsilon))
+        path.append(weights.numpy().copy())
+    return np.array(path)
+""", "visible", "the start, then one point per step", id="q8-start-left-out"),
 ]
 
 
@@ -323,6 +365,22 @@ def safe_norm(vector):
 
     return norm, backward
 """, id="q7-where-in-a-backward-pass-that-is-not-differentiated"),
+    pytest.param("q8", RMSPROP_PATH.format(**{**RMSPROP_RIGHT, "update": "learning_rate * gradient / (tf.sqrt(average_square) + epsilon)"}),
+                 id="q8-epsilon-outside-the-root-as-some-libraries-do"),
+    pytest.param("q8", """
+import keras
+
+def rmsprop_path(loss_function, start, learning_rate, steps, rho=0.9, epsilon=1e-7):
+    weights = tf.Variable(start)
+    optimizer = keras.optimizers.RMSprop(learning_rate, rho=rho, epsilon=epsilon)
+    path = [weights.numpy()]
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            loss = loss_function(weights)
+        optimizer.apply_gradients([(tape.gradient(loss, weights), weights)])
+        path.append(weights.numpy())
+    return np.stack(path)
+""", id="q8-keras-itself"),
 ]
 
 # A find-the-bug question shows the symptom; its title, prompt and visible check never name the
@@ -352,13 +410,13 @@ def test_the_assignment_has_the_questions_the_format_asks_for(source_cells):
     code_checks = [name for name, cell in graded.items() if cell["cell_type"] == "code"]
     written = [name for name, cell in graded.items() if cell["cell_type"] == "markdown"]
     assert sorted(code_checks) == sorted(check for _, check in QUESTIONS.values())
-    assert len(code_checks) >= 5 and written == ["q8_written"]
+    assert len(code_checks) >= 5 and written == ["q9_written"]
     assert all(source_cells[answer]["metadata"]["nbgrader"]["solution"]
                for answer, _ in QUESTIONS.values())
     assert all("### BEGIN HIDDEN TESTS" in _source(graded[name]) for name in code_checks)
     bugs = [name for name, cell in source_cells.items() if "Find and fix the bug" in _source(cell)]
     assert len(bugs) >= 2, "the chapter's classic mistakes need their find-the-bug questions"
-    assert sum(cell["metadata"]["nbgrader"]["points"] for cell in graded.values()) == 16
+    assert sum(cell["metadata"]["nbgrader"]["points"] for cell in graded.values()) == 18
 
 
 def test_the_student_version_hides_solutions_and_hidden_tests(source_cells):
@@ -377,8 +435,8 @@ def test_the_student_version_hides_solutions_and_hidden_tests(source_cells):
         hidden = HIDDEN.search(_source(source_cells[check])).group(0)
         assert _source(released[check]).strip() == _source(source_cells[check]).replace(
             hidden, "").strip()
-    model_answer = _source(source_cells["q8_written"])
-    assert model_answer[:60] not in _source(released["q8_written"])
+    model_answer = _source(source_cells["q9_written"])
+    assert model_answer[:60] not in _source(released["q9_written"])
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
