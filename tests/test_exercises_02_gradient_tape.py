@@ -226,9 +226,9 @@ def safe_norm(vector):
     pytest.param("q8", RMSPROP_PATH.format(**{**RMSPROP_RIGHT, "update": "learning_rate * gradient / (average_square + epsilon)"}),
                  "visible", "sqrt(1 - rho)", id="q8-no-square-root"),
     pytest.param("q8", RMSPROP_PATH.format(**{**RMSPROP_RIGHT, "average": "average_square = 0.9 * average_square + 0.1 * gradient ** 2"}),
-                 "hidden", "rho, learning_rate and steps", id="q8-rho-ignored"),
+                 "hidden", "rho, epsilon, learning_rate and steps", id="q8-rho-ignored"),
     pytest.param("q8", RMSPROP_PATH.format(**{**RMSPROP_RIGHT, "update": "learning_rate * gradient / (tf.sqrt(average_square) + 1e-7)"}),
-                 "hidden", "epsilon argument", id="q8-epsilon-ignored"),
+                 "hidden", "epsilon inside the square root", id="q8-epsilon-ignored"),
     pytest.param("q8", """
 def rmsprop_path(loss_function, start, learning_rate, steps, rho=0.9, epsilon=1e-7):
     weights = tf.Variable(start, dtype=tf.float32)
