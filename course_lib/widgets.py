@@ -488,8 +488,12 @@ class GradientDescentExplorer(Explorer):
 
     title = "Gradient descent explorer"
 
-    def __init__(self, loss: str = "bowl", learning_rate: float = 0.1, steps: int = 20) -> None:
+    def __init__(self, loss: str = "bowl", learning_rate: float | None = None, steps: int = 20) -> None:
         super().__init__()
+        if learning_rate is None:  # open where the descent converges; the learner finds the limits
+            if loss not in LOSSES:
+                raise CourseError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
+            learning_rate = LOSSES[loss].showcase[1]
         self.state = GradientDescentState(learning_rate, loss)
         self.steps = int(steps)
         self.path = self.state.run(self.steps)
@@ -543,10 +547,14 @@ class GradientDescentExplorer(Explorer):
         return gradient_descent_comparison(self.state.loss.name, steps=self.steps)
 
 
-def gradient_descent_explorer(loss: str = "bowl", learning_rate: float = 0.1, steps: int = 20) -> GradientDescentExplorer:
+def gradient_descent_explorer(
+    loss: str = "bowl", learning_rate: float | None = None, steps: int = 20
+) -> GradientDescentExplorer:
     """Gradient descent on a loss surface with a learning-rate slider.
 
     ``loss`` is ``"bowl"`` (1D, w²) or ``"valley"`` (2D, w1² + 10·w2², a long narrow valley).
+    Without ``learning_rate`` it opens at a rate that converges on that loss (0.1 on the bowl,
+    0.045 on the valley, where 0.1 would bounce across the steep direction for ever).
     Slide the learning rate from 0.001 up: the descent crawls (too small), reaches the minimum
     in a few steps (right), bounces across it (too large), then flies off (divergent). The
     static fallback shows three learning rates side by side.

@@ -129,6 +129,17 @@ def test_moving_the_learning_rate_slider_recomputes_and_redraws():
     assert "the loss explodes" in explorer._caption.value
 
 
+def test_each_loss_opens_at_a_rate_that_converges_and_the_bounce_is_left_to_find():
+    valley = widgets.gradient_descent_explorer(loss="valley")
+    assert valley.state.learning_rate == pytest.approx(0.045)
+    assert valley.path.regime == "right" and not valley.path.oscillates
+    assert widgets.gradient_descent_explorer().state.learning_rate == pytest.approx(0.1)
+    # the old opening rate: 1 - 0.1 * 20 = -1, so the steep direction bounces for ever
+    assert widgets.gradient_descent_explorer(loss="valley", learning_rate=0.1).path.regime == "too large"
+    with pytest.raises(CourseError, match="bowl, valley"):
+        widgets.gradient_descent_explorer(loss="saddle")
+
+
 def test_the_steps_slider_and_loss_picker_change_the_run():
     explorer = widgets.gradient_descent_explorer()
     _ = explorer.widget
