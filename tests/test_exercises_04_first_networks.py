@@ -114,7 +114,7 @@ WRONG_ANSWERS = [
                  ["the activation of the last layer", "sum to 1"], id="q2-single-label-habit"),
     pytest.param("q2", MULTITOPIC_MODEL.format(output="sigmoid", loss='"categorical_crossentropy"',
                                                metrics=""),
-                 ["the loss", "binary crossentropy"], id="q2-sigmoid-with-categorical-loss"),
+                 ["the loss", "two-class question"], id="q2-sigmoid-with-categorical-loss"),
     pytest.param("q2", MULTITOPIC_MODEL.format(output="softmax", loss='"binary_crossentropy"',
                                                metrics=""),
                  ["the activation of the last layer", "compete"], id="q2-softmax-with-binary-loss"),
