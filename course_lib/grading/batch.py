@@ -304,6 +304,8 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
     ``grading.log`` into ``out`` (default ``./grades-<assignment>``) and returns the
     :class:`Report`.
     """
+    # a wrong path is answered at once, before nbgrader is imported and the release generated
+    collect.check_source(Path(submissions))
     settings.require_nbgrader()
     started = time.perf_counter()
     exercises = (exercises or settings.find_exercises()).resolve()
