@@ -261,6 +261,30 @@ def test_a_skipped_cell_raises_and_keeps_the_submitted_code_as_comments():
     assert "Execute" not in names and "SaveAutoGrades" in names
 
 
+def test_the_setup_cell_gets_the_start_up_allowance_and_answers_the_per_cell_limit():
+    """On a busy machine TensorFlow's start in the setup cell took longer than a 25 s per-cell
+    limit, and every submission of the batch failed at its first cell. The setup cell, which no
+    student writes, now gets the kernel's start-up allowance; answers and checks keep the limit."""
+    pytest.importorskip("nbgrader")
+    import nbformat
+
+    from course_lib.authoring import SETUP_CELL
+    from course_lib.grading import execute
+
+    release = nbformat.reads(json.dumps(RELEASE_01), as_version=4)  # as nbgrader reads it
+    cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in release.cells}
+    (setup_cell,) = [cell for cell in release.cells if execute.is_setup_cell(cell)]
+    assert setup_cell.source == SETUP_CELL
+    answer, check = cells["q4_answer"], cells["q4_weighted_sum"]
+    runner = execute.SkippingExecute(timeout=25, startup_timeout=180)
+    runner.timeout_func = runner._cell_timeout  # what preprocess() installs
+    assert runner._get_timeout(setup_cell) == 180
+    assert runner._get_timeout(answer) == 25 and runner._get_timeout(check) == 25
+    # a student cannot buy time by calling setup in an answer
+    sneaky = nbformat.from_dict({**answer, "source": "import course_lib\ncourse_lib.setup()\nwhile True: pass"})
+    assert runner._get_timeout(sneaky) == 25
+
+
 # ----------------------------------------------------------------------------- the command
 
 

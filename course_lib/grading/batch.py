@@ -346,6 +346,8 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
     ``sandbox_mode``: ``auto`` runs the kernels in :mod:`.sandbox` where it works here and says
     loudly when it does not; ``on`` refuses to grade without it; ``off`` runs them unsandboxed.
     """
+    # a wrong path is answered at once, before nbgrader is imported and the release generated
+    collect.check_source(Path(submissions))
     settings.require_nbgrader()
     if sandbox_mode not in SANDBOX_MODES:
         raise GradingError(f"sandbox mode {sandbox_mode!r}: use one of {', '.join(SANDBOX_MODES)}")

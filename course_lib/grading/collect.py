@@ -158,19 +158,25 @@ def _pick_notebook(files: list[Path], notebook: str) -> tuple[Path, list[str]]:
     return chosen, [f"several notebooks; graded {chosen.name}, not {others}"]
 
 
+def check_source(source: Path) -> Path:
+    """``source`` if it is a folder or a zip; else a :class:`GradingError` saying what to pass."""
+    source = Path(source).expanduser()
+    if not source.exists():
+        raise GradingError(f"{source} does not exist; pass the folder or the zip of submissions.")
+    if source.is_file() and not zipfile.is_zipfile(source):
+        raise GradingError(f"{source} is a file but not a zip; pass a folder of submissions "
+                           "or the zip your LMS gave you.")
+    return source
+
+
 def collect(source: Path, *, notebook: str, assignment: str, workdir: Path,
             skip: Path | None = None) -> list[Submission]:
     """Every submission under ``source`` (a folder or a zip), with a unique student id each.
 
     ``skip`` is a folder never to look into (the output folder, if it lies inside ``source``).
     """
-    source = source.expanduser()
-    if not source.exists():
-        raise GradingError(f"{source} does not exist; pass the folder or the zip of submissions.")
+    source = check_source(source)
     if source.is_file():
-        if not zipfile.is_zipfile(source):
-            raise GradingError(f"{source} is a file but not a zip; pass a folder of submissions "
-                               "or the zip your LMS gave you.")
         root = unpack(source, workdir / "unpacked")
     else:
         root = source

@@ -31,9 +31,22 @@ def skipped_source(original: str) -> str:
 last_started: dict[str, int | None] = {"cell": None}
 
 
+def is_setup_cell(cell: Any) -> bool:
+    """The course's first cell (``course_lib.setup()``), as the instructor wrote it."""
+    nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+    return (cell.get("cell_type") == "code" and not nbgrader.get("solution")
+            and "course_lib.setup(" in cell.get("source", ""))
+
+
 class SkippingExecute(Execute):
     """nbgrader's ``Execute``, plus: replace the cells in ``skip_cells`` before running, and
-    remember which cell started last (see :data:`last_started`)."""
+    remember which cell started last (see :data:`last_started`).
+
+    The per-cell ``timeout`` limits what a student wrote. The setup cell starts TensorFlow,
+    which on a busy machine can take longer than that limit (seen: more than 25 s), and a
+    student cannot change it; it gets the kernel's start-up allowance (``startup_timeout``)
+    instead, so a busy grading machine does not fail every submission at its first cell.
+    """
 
     skip_cells = List(Integer(), default_value=[],
                       help="indices of cells to replace by a raise before running").tag(config=True)
@@ -43,7 +56,14 @@ class SkippingExecute(Execute):
             if 0 <= index < len(nb.cells) and nb.cells[index].cell_type == "code":
                 nb.cells[index].source = skipped_source(nb.cells[index].source)
         last_started["cell"] = None
+        if self.timeout_func is None:
+            self.timeout_func = self._cell_timeout
         return super().preprocess(nb, resources, km)
+
+    def _cell_timeout(self, cell: Any) -> int | None:
+        if is_setup_cell(cell) and self.timeout and self.timeout > 0:
+            return max(self.timeout, self.startup_timeout)
+        return self.timeout
 
     def preprocess_cell(self, cell: Any, resources: Any, index: int) -> Any:
         last_started["cell"] = index
