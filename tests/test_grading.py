@@ -326,11 +326,11 @@ def test_the_sandbox_shows_the_kernel_only_its_folder_and_a_read_only_course_lib
         pytest.skip(f"no sandbox here: {why}")
     (tmp_path / "mine").mkdir()
     (tmp_path / "secret.txt").write_text("the instructor's")
+    source, secret = str(EXERCISES / "source"), str(tmp_path / "secret.txt")
     probe = ("import os, course_lib, pathlib; here = pathlib.Path.cwd(); "
-             "print(sorted(os.listdir(here.parent)), os.path.exists(%r), "
+             f"print(sorted(os.listdir(here.parent)), os.path.exists({source!r}), "
              "os.access(os.path.dirname(course_lib.__file__), os.W_OK), "
-             "os.path.exists(%r), os.environ.get('SECRET_TOKEN'))"
-             % (str(EXERCISES / "source"), str(tmp_path / "secret.txt")))
+             f"os.path.exists({secret!r}), os.environ.get('SECRET_TOKEN'))")
     command = sandbox.command([sys.executable, "-c", probe], writable=[str(tmp_path / "mine")],
                               env={**os.environ, "SECRET_TOKEN": "x"})
     assert "--unshare-all" in command and "--die-with-parent" in command
