@@ -337,3 +337,27 @@ def test_a_batch_of_unreadable_files_gets_rows_and_feedback_without_a_kernel(tmp
     assert "not valid JSON" in rows["brokenbo_2"]["notes"]
     page = (out / "feedback" / "brokenbo_2.html").read_text()
     assert "could not be graded" in page and "not valid JSON" in page
+
+
+# ----------------------------------------------------------------------------- the sandbox
+
+
+def test_the_sandbox_shows_the_kernel_only_its_folder_and_a_read_only_course_lib(tmp_path):
+    from course_lib.grading import sandbox
+
+    works, why = sandbox.available()
+    if not works:
+        pytest.skip(f"no sandbox here: {why}")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "secret.txt").write_text("the instructor's")
+    source, secret = str(EXERCISES / "source"), str(tmp_path / "secret.txt")
+    probe = ("import os, course_lib, pathlib; here = pathlib.Path.cwd(); "
+             f"print(sorted(os.listdir(here.parent)), os.path.exists({source!r}), "
+             "os.access(os.path.dirname(course_lib.__file__), os.W_OK), "
+             f"os.path.exists({secret!r}), os.environ.get('SECRET_TOKEN'))")
+    command = sandbox.command([sys.executable, "-c", probe], writable=[str(tmp_path / "mine")],
+                              env={**os.environ, "SECRET_TOKEN": "x"})
+    assert "--unshare-all" in command and "--die-with-parent" in command
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["['mine']", "False", "False", "False", "None"]

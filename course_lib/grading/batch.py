@@ -427,7 +427,8 @@ def grade_batch(submissions: Path, *, assignment: str | None = None,
         env = settings.grading_environment(workdir, sandboxed=sandboxed)
         code_cells = sum(1 for cell in student_version["cells"] if cell["cell_type"] == "code")
         limit = float(timeout * (code_cells + 2) + 120)
-        env[sandbox.CPU_SECONDS_VARIABLE] = str(int(limit))
+        # CPU seconds: every core busy for the whole wall-clock limit (which stops it first)
+        env[sandbox.CPU_SECONDS_VARIABLE] = str(int(limit) * (os.cpu_count() or 1))
         checks_digest = guard_digest()  # before any submission runs
         done = [0]
         lock = threading.Lock()
