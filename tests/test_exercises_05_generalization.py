@@ -73,7 +73,7 @@ WRONG_ANSWERS = [
             starts = np.cumsum([0] + sizes[:-1])
             return [(np.setdiff1d(np.arange(n), np.arange(s, s + m)), np.arange(s, s + m))
                     for s, m in zip(starts, sizes)]
-        """, ["patients seen on both sides", "same side"], id="q1-plain-k-fold-on-samples"),
+        """, ["the validation samples of each fold", "np.unique"], id="q1-plain-k-fold-on-samples"),
     pytest.param("q1", """
         def group_k_fold(groups, k):
             patients = np.unique(groups)
@@ -191,7 +191,7 @@ WRONG_ANSWERS = [
         def read_curves(history):
             best = int(np.argmin(history["val_loss"]))
             return best + 1, bool(history["val_loss"][-1] > 1.1 * history["val_loss"][best])
-        """, ["a training loss that rose too"], id="q8-ignores-the-training-loss"),
+        """, ["a training loss that rose too", "still falls"], id="q8-ignores-the-training-loss"),
 ]
 
 
