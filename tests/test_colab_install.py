@@ -177,6 +177,7 @@ def test_the_setup_cell_brings_an_old_colab_keras_up_to_the_floor_before_importi
         "rng = np.random.default_rng(0)\n"
         "train_features = rng.normal(size=(64, 13)).astype('float32')\n"
         "train_prices = rng.uniform(10, 50, size=64).astype('float32')",
+        _chapter_07_cell("def my_softplus"),
         _chapter_07_cell("def my_l1_regularizer"),
         _chapter_07_cell("kernel_regularizer=my_l1_regularizer"),
         "print('keras', keras.__version__, 'from', keras.__file__)\n"
@@ -186,5 +187,5 @@ def test_the_setup_cell_brings_an_old_colab_keras_up_to_the_floor_before_importi
     assert f"Keras {OLD_KERAS} was older than the course needs ({FLOOR_KERAS}): the setup cell " \
            f"upgraded it to Keras {new}" in text[0], text[0]
     assert text[0].startswith("TensorFlow ") and f"| Keras {new} |" in text[0].splitlines()[0]
-    assert f"keras {new} from {site}" in text[4], text[4]
-    assert "penalty True" in text[4]
+    assert f"keras {new} from {site}" in text[5], text[5]
+    assert "penalty True" in text[5]
