@@ -32,9 +32,9 @@ EXERCISES = ROOT / "exercises"
 SOURCE = samples.read(EXERCISES / "source" / "01_tensors" / "01_tensors_exercises.ipynb")
 STUDENT = samples.read(EXERCISES / "release" / "01_tensors" / "01_tensors_exercises.ipynb")
 NAME = "01_tensors_exercises.ipynb"
-QUESTIONS = ["q1_rank_shape_dtype", "q2_center_crop", "q3_fill_row", "q4_weighted_sum",
-             "q5_channels_last", "q6_standardize"]
-RIGHT = {**samples.solutions(SOURCE), "q7_written": samples.WRITTEN_ANSWER}
+QUESTIONS = ["q1_rank_shape_dtype", "q2_center_crop", "q3_running_totals", "q4_weighted_sum",
+             "q5_channels_first", "q6_standardize", "q7_match_scores"]
+RIGHT = {**samples.solutions(SOURCE), "q8_written": samples.WRITTEN_ANSWER}
 SANDBOXED = sandbox.available()[0]
 needs_sandbox = pytest.mark.skipif(not SANDBOXED, reason="no sandbox here: "
                                    + sandbox.available()[1])
@@ -127,7 +127,7 @@ def structure_problems():
     cells[index["q6_answer"]]["cell_type"] = "markdown"  # an answer cell turned into text
     cells[index["q6_answer"]].pop("outputs", None)
     cells[index["q6_answer"]].pop("execution_count", None)
-    moved = cells.pop(index["q5_channels_last"])  # the check cell moved above its answer
+    moved = cells.pop(index["q5_channels_first"])  # the check cell moved above its answer
     cells.insert(index["q5_answer"], moved)
     cells.insert(len(cells) - 2, pasted_check)
     cells.insert(index["q2_answer"] + 1, stray_answer)
@@ -238,7 +238,7 @@ def test_attack1_one_student_cannot_touch_another_students_grade(graded):
     rows = graded["by_student"]
     assert rows["a1_poisoner"]["status"] == "ok" and rows["a1_poisoner"]["total"] == "0"
     assert rows["blank"]["status"] == "ok" and rows["blank"]["total"] == "0"
-    assert rows["correct"]["status"] == "ok" and scores(rows["correct"]) == ["2"] * 6
+    assert rows["correct"]["status"] == "ok" and scores(rows["correct"]) == ["2"] * len(QUESTIONS)
     assert not any(row["status"].startswith("error") for row in graded["rows"])
     if SANDBOXED:
         assert "gradebooks reached: 0" in feedback(graded, "a1_poisoner")
@@ -258,7 +258,7 @@ def test_attack2_the_kernel_cannot_read_the_instructors_files(graded):
 def test_attack3_patched_check_helpers_score_zero_with_a_note(graded):
     for student in ("a3_patch_module", "a3_patch_code", "a3_patch_kernel"):
         row = graded["by_student"][student]
-        assert scores(row) == ["0"] * 6, (student, row)
+        assert scores(row) == ["0"] * len(QUESTIONS), (student, row)
         assert "tampering detected, scored 0: q1_rank_shape_dtype" in row["notes"], row["notes"]
     notes = {student: graded["by_student"][student]["notes"]
              for student in ("a3_patch_module", "a3_patch_code", "a3_patch_kernel")}
@@ -273,11 +273,11 @@ def test_attack3_patched_check_helpers_score_zero_with_a_note(graded):
 @pytest.mark.slow
 def test_attack4_cell_structure_problems_get_a_fair_grade_and_notes(graded):
     row = graded["by_student"]["a4_structure"]
-    assert row["status"] == "ok" and scores(row) == ["2"] * 6, row
+    assert row["status"] == "ok" and scores(row) == ["2"] * len(QUESTIONS), row
     notes = row["notes"]
     assert "duplicated grade ids" in notes and "q4_weighted_sum" in notes and "q2_answer" in notes
     moved = notes.split("cells out of order, put back in the assignment's order: ")[1]
-    assert moved.split(";")[0] in ("q5_channels_last", "q5_answer"), notes
+    assert moved.split(";")[0] in ("q5_channels_first", "q5_answer"), notes
     assert "turned into markdown" in notes and "q6_answer" in notes
 
 
@@ -286,7 +286,7 @@ def test_attack5_nbgrader_markers_in_an_answer_are_harmless(graded):
     row = graded["by_student"]["a4_structure"]
     assert "nbgrader markers in an answer" in row["notes"] and "q3_answer" in row["notes"]
     page = feedback(graded, "a4_structure")
-    assert "could not be graded" not in page and "q3_fill_row" in page
+    assert "could not be graded" not in page and "q3_running_totals" in page
 
 
 @pytest.mark.slow
@@ -324,7 +324,7 @@ def test_attack7_the_latest_resubmission_is_graded_and_both_rows_say_so(graded):
 def test_attack8_nothing_outlives_grading_and_the_kernel_is_limited(graded):
     assert graded["survivors"] == [], "a process the student started outlived grading"
     row = graded["by_student"]["a8_escape"]
-    assert row["status"] == "ok" and scores(row) == ["2"] * 6, row
+    assert row["status"] == "ok" and scores(row) == ["2"] * len(QUESTIONS), row
     assert row["sandbox"] == "bubblewrap"
     page = feedback(graded, "a8_escape")
     assert "course_lib writable: False" in page
