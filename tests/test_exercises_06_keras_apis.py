@@ -8,6 +8,7 @@ are built by tests/exercise_harness.py.
 from __future__ import annotations
 
 import json
+import textwrap
 
 import pytest
 
@@ -19,9 +20,9 @@ SOURCE, RELEASE = harness.notebook_paths(ASSIGNMENT)
 #: Locked cells that define what the questions use, in notebook order.
 GIVEN = ("setup", "imports", "q3_data", "q3_buggy", "q5_buggy")
 #: question -> (answer cell, check cell)
-QUESTIONS = harness.questions("q1_scale_shift", "q2_ticket_model", "q3_add_even_head",
+QUESTIONS = harness.questions("q1_scale_shift", "q2_listing_model", "q3_add_even_head",
                               "q4_max_absolute_error", "q5_metric_per_epoch", "q6_make_callbacks",
-                              "q7_batch_loss_recorder")
+                              "q7_stop_at_loss")
 
 
 source_cells = harness.source_cells_fixture(SOURCE)
@@ -85,28 +86,51 @@ WRONG_ANSWERS = [
                 return inputs * self.scale + self.shift
         """, "visible", ["output of a fresh layer", "initializer='ones'"], id="q1-scale-starts-at-0"),
     pytest.param("q2", """
-        def build_ticket_model(vocabulary_size, num_tags, num_departments):
-            title = keras.Input(shape=(vocabulary_size,), name="title")
-            text_body = keras.Input(shape=(vocabulary_size,), name="text_body")
-            tags = keras.Input(shape=(num_tags,), name="tags")
-            features = layers.Dense(64, activation="relu")(
-                layers.Concatenate()([title, text_body, tags]))
-            return keras.Model([title, text_body, tags],
-                               [layers.Dense(1, activation="sigmoid")(features),
-                                layers.Dense(num_departments, activation="softmax")(features)])
-        """, "visible", ["names of the outputs", "name='priority'"], id="q2-unnamed-outputs"),
+        def build_listing_model(num_photo_features, vocabulary_size, num_amenities):
+            photo = keras.Input(shape=(num_photo_features,), name="photo")
+            description = keras.Input(shape=(vocabulary_size,), name="description")
+            photo_features = layers.Dense(32, activation="relu", name="photo_features")(photo)
+            text_features = layers.Dense(32, activation="relu", name="text_features")(description)
+            joined = layers.Concatenate()([photo_features, text_features])
+            price = layers.Dense(1, activation="sigmoid", name="price")(joined)
+            amenities = layers.Dense(num_amenities, activation="sigmoid", name="amenities")(joined)
+            return keras.Model(inputs=[photo, description], outputs=[price, amenities])
+        """, "visible",
+        ["price outside [0, 1]", "squash"], id="q2-sigmoid-price"),
     pytest.param("q2", """
-        def build_ticket_model(vocabulary_size, num_tags, num_departments):
-            title = keras.Input(shape=(vocabulary_size,), name="title")
-            text_body = keras.Input(shape=(vocabulary_size,), name="text_body")
-            tags = keras.Input(shape=(num_tags,), name="tags")
-            features = layers.Concatenate()([title, text_body, tags])
-            return keras.Model([title, text_body, tags],
-                               [layers.Dense(1, activation="sigmoid", name="priority")(features),
-                                layers.Dense(num_departments, activation="softmax",
-                                             name="department")(features)])
-        """, "visible", ["expected 128,964 parameters", "x 64 for the shared layer"],
-        id="q2-no-shared-dense-layer"),
+        def build_listing_model(num_photo_features, vocabulary_size, num_amenities):
+            photo = keras.Input(shape=(num_photo_features,), name="photo")
+            description = keras.Input(shape=(vocabulary_size,), name="description")
+            photo_features = layers.Dense(32, activation="relu", name="photo_features")(photo)
+            text_features = layers.Dense(32, activation="relu", name="text_features")(description)
+            joined = layers.Concatenate()([photo_features, text_features])
+            price = layers.Dense(1, name="price")(joined)
+            amenities = layers.Dense(num_amenities, activation="softmax", name="amenities")(joined)
+            return keras.Model(inputs=[photo, description], outputs=[price, amenities])
+        """, "visible",
+        ["amenity rows sum to 1", "several amenities at once"], id="q2-softmax-amenities"),
+    pytest.param("q2", """
+        def build_listing_model(num_photo_features, vocabulary_size, num_amenities):
+            photo = keras.Input(shape=(num_photo_features,), name="photo")
+            description = keras.Input(shape=(vocabulary_size,), name="description")
+            joined = layers.Dense(64, activation="relu")(layers.Concatenate()([photo, description]))
+            price = layers.Dense(1, name="price")(joined)
+            amenities = layers.Dense(num_amenities, activation="sigmoid", name="amenities")(joined)
+            return keras.Model(inputs=[photo, description], outputs=[price, amenities])
+        """, "visible",
+        ["parameters", "its own Dense(32) branch"], id="q2-one-shared-layer-like-the-chapter"),
+    pytest.param("q2", """
+        def build_listing_model(num_photo_features, vocabulary_size, num_amenities):
+            photo = keras.Input(shape=(num_photo_features,), name="photo")
+            description = keras.Input(shape=(vocabulary_size,), name="description")
+            photo_features = layers.Dense(32, activation="relu", name="photo_features")(photo)
+            text_features = layers.Dense(32, activation="relu", name="text_features")(description)
+            joined = layers.Concatenate()([photo_features, text_features])
+            price = layers.Dense(1, activation="relu", name="price")(joined)
+            amenities = layers.Dense(num_amenities, activation="sigmoid", name="amenities")(joined)
+            return keras.Model(inputs=[photo, description], outputs=[price, amenities])
+        """, "hidden",
+        ["output activations", "no activation for the price"], id="q2-relu-price"),
     pytest.param("q3", """
         add_even_head = buggy_add_even_head
         """, "visible", ["raised ValueError", "get_layer('features').output"], id="q3-the-bug"),
@@ -162,23 +186,48 @@ WRONG_ANSWERS = [
         """, "visible", ["ModelCheckpoint's settings", "save_best_only=True"],
         id="q6-keeps-every-epoch"),
     pytest.param("q7", """
-        class BatchLossRecorder(keras.callbacks.Callback):
-            def __init__(self):
+        class StopAtLoss(keras.callbacks.Callback):
+            def __init__(self, target):
                 super().__init__()
-                self.losses = []
-
-            def on_train_batch_end(self, batch, logs=None):
-                self.losses.append(float(logs["loss"]))
-        """, "visible", ["after a second fit", "make the list in on_train_begin"],
-        id="q7-list-made-once"),
-    pytest.param("q7", """
-        class BatchLossRecorder(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                self.losses = []
+                self.target = target
 
             def on_epoch_end(self, epoch, logs=None):
-                self.losses.append(float(logs["loss"]))
-        """, "visible", ["expected 8, found 2", "on_train_batch_end"], id="q7-once-per-epoch"),
+                if logs["loss"] < self.target:
+                    self.stop_training = True
+        """, "visible", ["expected 5, found 20", "first epoch whose training loss"],
+        id="q7-stops-the-callback-not-the-model"),
+    pytest.param("q7", """
+        class StopAtLoss(keras.callbacks.Callback):
+            def __init__(self, target):
+                super().__init__()
+                self.target = target
+
+            def on_epoch_end(self, epoch, logs=None):
+                if logs["loss"] > self.target:
+                    self.model.stop_training = True
+        """, "visible", ["expected 5, found 1"], id="q7-comparison-reversed"),
+    pytest.param("q7", """
+        class StopAtLoss(keras.callbacks.Callback):
+            def __init__(self, target):
+                super().__init__()
+                self.target = target
+
+            def on_epoch_end(self, epoch, logs=None):
+                if logs["loss"] <= self.target:
+                    self.model.stop_training = True
+        """, "hidden", ["strictly below the target"], id="q7-stops-at-equal"),
+    pytest.param("q7", """
+        class StopAtLoss(keras.callbacks.Callback):
+            def __init__(self, target):
+                super().__init__()
+                self.target = target
+                self.done = False
+
+            def on_epoch_end(self, epoch, logs=None):
+                if self.done or logs["loss"] < self.target:
+                    self.done = True
+                    self.model.stop_training = True
+        """, "hidden", ["second fit"], id="q7-remembers-the-last-fit"),
 ]
 
 
@@ -187,3 +236,48 @@ test_a_classic_wrong_answer_fails_with_a_hint = harness.wrong_answer_test(
 
 
 test_the_student_version_has_stubs_that_fail_with_a_hint = harness.stubs_test(RELEASE, QUESTIONS)
+
+
+#: Correct answers written differently from the solution: each passes its visible checks and hidden tests.
+CORRECT_VARIANTS = [
+    pytest.param("q2", """
+        def build_listing_model(num_photo_features, vocabulary_size, num_amenities):
+            inputs = [keras.Input(shape=(num_photo_features,), name="photo"),
+                      keras.Input(shape=(vocabulary_size,), name="description")]
+            branches = [layers.Dense(32, activation="relu", name=name)(tensor)
+                        for name, tensor in zip(["photo_features", "text_features"], inputs)]
+            joined = layers.concatenate(branches)
+            outputs = [layers.Dense(1, activation="linear", name="price")(joined),
+                       layers.Dense(num_amenities, activation=keras.activations.sigmoid,
+                                    name="amenities")(joined)]
+            return keras.Model(inputs, outputs)
+        """, id="q2-comprehensions-and-named-activations"),
+    pytest.param("q7", """
+        class StopAtLoss(keras.callbacks.Callback):
+            def __init__(self, target):
+                super().__init__()
+                self.target = target
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.model.stop_training = bool(logs.get("loss") < self.target)
+        """, id="q7-assigns-the-comparison"),
+    pytest.param("q7", """
+        class StopAtLoss(keras.callbacks.EarlyStopping):
+            def __init__(self, target):
+                super().__init__(monitor="loss", patience=10_000)
+                self.target = target
+
+            def on_epoch_end(self, epoch, logs=None):
+                if float(logs["loss"]) < self.target:
+                    self.model.stop_training = True
+        """, id="q7-subclasses-early-stopping"),
+]
+
+
+@pytest.mark.parametrize(("question", "answer"), CORRECT_VARIANTS)
+def test_a_correct_variant_passes(question, answer, source_cells, given_namespace):
+    _, check = QUESTIONS[question]
+    printed = harness.run_answer_printing(given_namespace, textwrap.dedent(answer),
+                                          harness.without_solution_markers(harness.cell_source(source_cells[check])))
+    harness.no_check_failed(printed)
+    assert "ok:" in printed, printed
