@@ -20,6 +20,7 @@ submodules below are loaded the first time a notebook uses them:
 ``grading``        ``course grade``: nbgrader autograding to a CSV
 ``accel``          mixed precision, XLA, tf.data pipelines, tf.distribute
 ``report``         the closing "What your run showed" section of every chapter
+``scaling``        chapter 11: run a script under another Keras backend (JAX) and read its results
 ``authoring``      notebook hygiene and checked-output refresh for course authors
 =================  ===============================================================
 """
@@ -35,7 +36,8 @@ __version__ = "0.1.0"
 
 __all__ = ["PROFILES", "Run", "resolve_profile", "setup", "__version__"]
 
-_SUBMODULES = {"runtime", "data", "plots", "widgets", "checks", "grading", "accel", "authoring", "report"}
+_SUBMODULES = {"runtime", "data", "plots", "widgets", "checks", "grading", "accel", "authoring", "report",
+               "scaling"}
 
 
 def __getattr__(name: str) -> Any:
