@@ -11,6 +11,7 @@ included (CORRECT_VARIANTS), for every question.
 from __future__ import annotations
 
 import ast
+import re
 
 import pytest
 
@@ -364,7 +365,9 @@ def test_a_find_the_bug_question_describes_the_symptom_only(question, source_cel
     visible_check = harness.HIDDEN.sub("", harness.cell_source(source_cells[QUESTIONS[question][1]]))
     intro_line = [line for line in harness.cell_source(source_cells["intro"]).splitlines()
                   if line.startswith(f"| {question[1:]} |")]
-    for text in (prompt, visible_check, *intro_line):
+    answer = harness.cell_source(source_cells[QUESTIONS[question][0]])
+    stub = re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "", answer, flags=re.DOTALL)
+    for text in (prompt, visible_check, stub, *intro_line):
         found = [word for word in GIVEAWAYS[question] if word.lower() in text.lower()]
         assert not found, (question, found)
 
