@@ -96,3 +96,19 @@ def test_newswire_topics_survive_the_quick_profiles_500_word_vocabulary():
     x, y = multi_hot([[rank + 3 for rank in wire] for wire in wires["x"]], 500), wires["y"]
     majority = np.bincount(y).max() / len(y)
     assert nearest_mean_accuracy(x[:2400], y[:2400], x[2400:], y[2400:]) > majority + 0.2
+
+
+def test_jena_pressure_announces_part_of_tomorrows_temperature(tmp_path: Path):
+    # What chapter 09's lessons rest on: multi-day anomalies that the pressure shows about
+    # JENA_LEAD_HOURS before the temperature does, plus a part nothing announces.
+    path = tmp_path / "jena.csv"
+    standins.write_jena_csv(path, days=240)
+    table = np.loadtxt(path, delimiter=",", skiprows=1, usecols=(1, 2))
+    daily = table.reshape(240, 144, 2).mean(axis=1)
+    pressure, temperature = daily[:, 0], daily[:, 1] - np.convolve(daily[:, 1], np.ones(31) / 31, "same")
+    pressure, temperature = pressure[15:-15], temperature[15:-15]  # away from the smoothing's edges
+    day_after = np.corrcoef(pressure[:-1], temperature[1:])[0, 1]
+    same_day = np.corrcoef(pressure[1:], temperature[1:])[0, 1]
+    assert day_after < same_day < 0 and day_after < -0.4
+    persistence = np.abs(table[144:, 1] - table[:-144, 1]).mean()
+    assert 1.5 < persistence < 3.5  # a day-ahead "same as now" forecast errs by a few degrees

@@ -501,10 +501,10 @@ def jena_climate_csv(*, verbose: bool = True) -> Path:
 
     def standin() -> tuple[Path, str, str]:
         folder = _standin_dir("jena_climate")
-        build_folder(folder, "standin-v1", lambda out: standins.write_jena_csv(out / JENA_CSV))
+        build_folder(folder, "standin-v2", lambda out: standins.write_jena_csv(out / JENA_CSV))
         rows = _check_jena(folder / JENA_CSV, None)
         what = (f"{_n(rows)} rows x 15 columns (two years, Jena's column names) of made-up "
-                "weather with daily and yearly cycles")
+                "weather with daily and yearly cycles and multi-day pressure systems")
         return folder / JENA_CSV, what, str(folder / JENA_CSV)
 
     return resolve(dataset, dataset.files, full=full, ready=ready, standin=standin,

@@ -12,8 +12,10 @@ why the loaders announce them with a banner every time.
 * newswires: 46 topics, each with its own characteristic words among the 500 most frequent
   (overlapping between topics) and an uneven topic frequency;
 * housing: 13 features in the real ranges and a price that depends on them plus noise;
-* Jena weather: daily and yearly temperature cycles, weather noise and the 14 real columns,
-  the others derived from temperature and humidity with the usual physical formulas;
+* Jena weather: daily and yearly cycles, multi-day pressure systems that move the temperature
+  about a day later, a second multi-day anomaly nothing announces, hour-scale noise and the
+  14 real columns, the others derived from temperature, humidity and pressure by the usual
+  physical formulas;
 * cat and dog pictures: drawn faces (pointed ears and whiskers vs. floppy ears and muzzle);
 * review text: sentences with positive or negative words; sentence pairs: a small English
   grammar and its Spanish translation (gender, conjugation, adjective after the noun).
@@ -374,19 +376,47 @@ def _smooth_noise(rng: np.random.Generator, n: int, coefficient: float, scale: f
     return out
 
 
+def _weather_system(rng: np.random.Generator, n: int, days: float) -> np.ndarray:
+    """A smooth anomaly of mean 0 and standard deviation 1 whose episodes last about ``days``."""
+    drift = _smooth_noise(rng, n, 1 - 1 / (days * 144), 1.0)
+    smooth = np.convolve(drift, np.ones(72) / 72, mode="same")  # no kinks within 12 hours
+    return (smooth - smooth.mean()) / smooth.std()
+
+
+#: Hours by which the stand-in's temperature follows its pressure (a front passing through).
+JENA_LEAD_HOURS = 18
+
+
 def write_jena_csv(path: Path, days: int = 730, seed: int = SEED) -> int:
-    """Write a Jena-shaped CSV (10-minute records from 01.01.2009 00:10:00); return its row count."""
+    """Write a Jena-shaped CSV (10-minute records from 01.01.2009 00:10:00); return its row count.
+
+    Made-up weather, built like this so a forecasting lesson has something honest to find:
+    yearly and daily cycles; passing pressure systems that last a few days, which move the
+    temperature about ``JENA_LEAD_HOURS`` hours after the pressure (so the pressure readings of
+    a window announce part of tomorrow's temperature); a second multi-day anomaly that no
+    reading announces (so no model can be perfect); a smaller daily range under low pressure
+    (clouds); wind that turns and strengthens while the pressure changes; hour-scale noise;
+    and the other columns derived from temperature, humidity and pressure by the usual formulas.
+    """
     rng = np.random.default_rng(seed + 5)
     n = days * 144
     minutes = np.arange(1, n + 1) * 10
     day_phase = (minutes % 1440) / 1440
     year_phase = minutes / (1440 * 365.25)
-    temperature = (9.5 - 10.0 * np.cos(2 * np.pi * (year_phase - 0.03))
-                   - 4.0 * np.cos(2 * np.pi * (day_phase - 0.12))
-                   + _smooth_noise(rng, n, 0.995, 0.25))
-    pressure = 989.0 + _smooth_noise(rng, n, 0.998, 0.35) + rng.normal(0, 0.05, n)
+    lead = JENA_LEAD_HOURS * 6
+    systems = _weather_system(rng, n + lead, 2.5)
+    pressure_anomaly, arriving = systems[lead:], systems[:-lead]  # temperature follows pressure
+    unannounced = _weather_system(rng, n, 3.0)
+    cloud = 1 / (1 + np.exp(2 * pressure_anomaly))                # low pressure: overcast
+    daily = -4.0 * (1.2 - 0.8 * cloud) * np.cos(2 * np.pi * (day_phase - 0.12))
+    temperature = (9.5 - 10.0 * np.cos(2 * np.pi * (year_phase - 0.03)) + daily
+                   - 2.6 * arriving + 2.4 * unannounced
+                   + _smooth_noise(rng, n, 0.9, 0.25) + rng.normal(0, 0.1, n))
+    pressure = 989.0 + 7.0 * pressure_anomaly + rng.normal(0, 0.05, n)
+    tendency = np.r_[np.zeros(18), pressure_anomaly[18:] - pressure_anomaly[:-18]]  # over 3 h
+    tendency /= tendency.std()
     humidity = np.clip(76 + 12 * np.cos(2 * np.pi * (day_phase - 0.12))
-                       + 8 * np.cos(2 * np.pi * year_phase)
+                       + 8 * np.cos(2 * np.pi * year_phase) + 10 * (cloud - 0.5)
                        + _smooth_noise(rng, n, 0.99, 1.2), 12, 100)
     vp_max = 6.1078 * np.exp(17.27 * temperature / (temperature + 237.3))
     vp_act = vp_max * humidity / 100
@@ -397,9 +427,9 @@ def write_jena_csv(path: Path, days: int = 730, seed: int = SEED) -> int:
     sh = 622 * vp_act / (pressure - 0.378 * vp_act)
     h2oc = 1000 * vp_act / pressure
     rho = pressure * 100 / (287.05 * (temperature + 273.15)) * 1000
-    wind = np.abs(2.0 + _smooth_noise(rng, n, 0.97, 0.35))
+    wind = np.abs(2.0 + 0.8 * np.abs(tendency) + _smooth_noise(rng, n, 0.97, 0.35))
     gust = wind * rng.uniform(1.2, 2.2, n)
-    direction = (200 + _smooth_noise(rng, n, 0.99, 9.0)) % 360
+    direction = (230 - 50 * np.tanh(tendency) + _smooth_noise(rng, n, 0.99, 6.0)) % 360
     stamps = np.datetime64("2009-01-01T00:00") + minutes.astype("timedelta64[m]")
     iso = np.datetime_as_string(stamps, unit="s")
     columns = np.stack([pressure, temperature, tpot, dew, humidity, vp_max, vp_act, vp_def, sh,
