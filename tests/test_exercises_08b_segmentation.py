@@ -144,7 +144,7 @@ WRONG_ANSWERS = [
     pytest.param("q5", _NO_SKIP, "visible", ["expected 14,133 parameters", "skip"], id="q5-no-skip"),
     pytest.param("q5", _ADD_SKIP, "visible", ["expected 14,133 parameters", "32 channels"], id="q5-add-not-concatenate"),
     pytest.param("q5", _SIGMOID, "visible", ["a softmax over the classes"], id="q5-sigmoid-output"),
-    pytest.param("q6", "pass", "visible", ["class ids 0 to num_classes - 1"], id="q6-the-bug-left-in"),
+    pytest.param("q6", "masks_for_training = buggy_masks_for_training", "visible", ["class ids 0 to num_classes - 1"], id="q6-the-bug-left-in"),
     pytest.param("q6", """
         def masks_for_training(trimaps):
             return np.asarray(trimaps, dtype="int32") - 1
