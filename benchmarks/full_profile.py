@@ -174,6 +174,14 @@ CHAPTERS: dict[str, Chapter] = {
                (0.908, 0.908), 0.03, SMALL_TEST, expression="xception_accuracy",
                same_protocol=PETS_PROTOCOL),
     ), ("mnist", "cats_vs_dogs"), {"imagenet_weights_used": "imagenet_available"}),
+    "08b": Chapter("08b", (
+        Figure("unet_mean_iou", "Oxford pets U-Net, test mean IoU", "oxford_pets", "%", None,
+               expression="float(iou_of['U-Net'].mean())",
+               no_reference="no syllabus figure: the chapter reports what the run measured"),
+        Figure("no_skips_mean_iou", "Oxford pets, the same model without skips, test mean IoU",
+               "oxford_pets", "%", None, expression="float(iou_of['no skips'].mean())",
+               no_reference="no syllabus figure: the chapter reports what the run measured"),
+    ), ("oxford_pets",), {"outline_iou": "{name: float(iou[2]) for name, iou in iou_of.items()}"}),
     "09": Chapter("09", (
         Figure("baseline_mae", "Jena common-sense baseline, test MAE", "jena_climate", "°C",
                (2.62, 2.62), 0.05, JENA_BASELINE, expression="test_mae['baseline']"),

@@ -40,8 +40,9 @@ DEFAULT_SERVER_MIB = 150
 
 
 def chapter_notebooks(numbers: Sequence[str] | None = None) -> list[Path]:
-    """``notebooks/NN_*.ipynb`` for the chapters asked for (all of them by default), in order."""
-    found = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    """``notebooks/NN_*.ipynb`` (``NNx_*`` too, e.g. ``08b_``) for the chapters asked for (all of
+    them by default), in order."""
+    found = sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.ipynb"))
     if not numbers:
         return found
     chosen = []
@@ -49,7 +50,7 @@ def chapter_notebooks(numbers: Sequence[str] | None = None) -> list[Path]:
         matches = [path for path in found if path.name.startswith(f"{number}_")]
         if not matches:
             raise SystemExit(f"quick_profile.py: no notebook for chapter {number!r}; "
-                             f"chapters here: {', '.join(path.name[:2] for path in found)}")
+                             f"chapters here: {', '.join(path.name.split('_')[0] for path in found)}")
         chosen.extend(matches)
     return chosen
 

@@ -18,7 +18,8 @@ SHARED_README = Path(__file__).resolve().parents[2] / "shared" / "data" / "READM
 
 def test_every_syllabus_dataset_is_registered():
     assert registry.names() == ["mnist", "fashion_mnist", "imdb", "imdb_text", "reuters",
-                                "boston_housing", "jena_climate", "cats_vs_dogs", "spa_eng"]
+                                "boston_housing", "jena_climate", "cats_vs_dogs", "oxford_pets",
+                                "spa_eng"]
 
 
 @pytest.mark.parametrize("name", list(registry.DATASETS))

@@ -240,7 +240,7 @@ def test_chapters_are_normalised_and_chapter_03_runs_once_per_dataset(fp):
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["--chapters", "05"], "chapter '05' has no headline figures; choose from 03, 04, 08, 09, 10"),
+    (["--chapters", "05"], "chapter '05' has no headline figures; choose from 03, 04, 08, 08b, 09, 10"),
     (["--chapters", "04", "--dataset", "fashion_mnist"], "--dataset applies to chapter 03 only"),
     (["--chapters", "03", "--timeout-per-chapter", "0"], "must be a positive number"),
     (["--chapters", "03", "--profile", "huge"], "invalid choice: 'huge'"),

@@ -21,6 +21,8 @@ prints one line saying what was loaded and from where, for example::
 ``jena_climate_csv()``     the path of the Jena climate CSV (420,451 rows, 15 columns)
 ``cats_vs_dogs_dir()``     a folder ``train``/``validation``/``test``, each ``{cat,dog}``
 ``load_spa_eng()``         English-Spanish sentence pairs
+``load_oxford_pets(size)`` Oxford-IIIT Pets photos with trimap masks (chapter 08b)
+``load_shape_scenes()``    generated scenes with masks, the same form (announced as stand-ins)
 ``describe(name)``         origin, size, checksum, licence and today's source of a dataset
 ``last_source(name)``      what the last load printed, for showing provenance again
 ``names()``                the registry's dataset names
@@ -49,6 +51,8 @@ _LAZY = {
     "jena_climate_csv": "course_lib.data.loaders",
     "cats_vs_dogs_dir": "course_lib.data.loaders",
     "load_spa_eng": "course_lib.data.loaders",
+    "load_oxford_pets": "course_lib.data.loaders",
+    "load_shape_scenes": "course_lib.data.loaders",
     "describe": "course_lib.data.info",
     "last_source": "course_lib.data.sources",
     "names": "course_lib.data.registry",

@@ -353,6 +353,39 @@ _register(Dataset(
     aliases=("cats-vs-dogs", "catsdogs", "petimages"),
 ))
 
+# Oxford-IIIT Pets (images and trimap annotations), chapter 08b. URLs, sizes and SHA-256 as listed
+# in TensorFlow Datasets' datasets/oxford_iiit_pet/checksums.tsv.
+_register(Dataset(
+    name="oxford_pets",
+    title="Oxford-IIIT Pets",
+    chapters="08b",
+    summary="7,390 photos of 37 breeds of cats and dogs, each with a trimap: pet, background "
+    "and the uncertain band along the pet's outline",
+    loader="load_oxford_pets(image_size) -> ((train_images, train_masks), (test_images, "
+    "test_masks)), uint8; masks 0 background, 1 pet, 2 outline",
+    licence="CC BY-SA 4.0",
+    licence_note="Omkar M Parkhi, Andrea Vedaldi, Andrew Zisserman and C. V. Jawahar, "
+    "University of Oxford; offered under Creative Commons Attribution-ShareAlike 4.0.",
+    homepage="https://www.robots.ox.ac.uk/~vgg/data/pets/",
+    files=(
+        RemoteFile(
+            name="images.tar.gz",
+            url="https://thor.robots.ox.ac.uk/~vgg/data/pets/images.tar.gz",
+            size=791_918_971,
+            sha256="67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d",
+            subdir="oxford_pets",
+        ),
+        RemoteFile(
+            name="annotations.tar.gz",
+            url="https://thor.robots.ox.ac.uk/~vgg/data/pets/annotations.tar.gz",
+            size=19_173_078,
+            sha256="52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91",
+            subdir="oxford_pets",
+        ),
+    ),
+    aliases=("oxford-iiit-pet", "oxford_iiit_pet", "pets"),
+))
+
 # English-Spanish sentence pairs (Tatoeba, via manythings.org's Anki files), as hosted for the
 # TensorFlow translation tutorials. Size from Keras's download report (2638744); no SHA-256 is
 # published.

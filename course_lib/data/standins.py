@@ -594,3 +594,77 @@ def sentence_pairs(seed: int = SEED) -> list[tuple[str, str]]:
                         pairs.append((english, spanish))
     order = np.random.default_rng(seed + 8).permutation(len(pairs))
     return [pairs[i] for i in order]
+
+
+# --------------------------------------------------------------------------------------------
+# segmentation scenes: shapes on textured backgrounds, with a class for every pixel
+
+#: The classes of :func:`shape_scenes`, in the order of their mask values: the same three as the
+#: trimaps of the Oxford-IIIT Pets (background, the animal, the uncertain band along its outline).
+SCENE_CLASSES = ("background", "object", "outline")
+
+
+def _texture(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A (size, size, 3) float background: a base colour, smooth blotches and faint stripes."""
+    coarse = rng.normal(0.0, 0.08, (size // 8 + 1, size // 8 + 1, 3))
+    blotches = np.kron(coarse, np.ones((8, 8, 1)))[:size, :size]
+    rows, cols = np.mgrid[0:size, 0:size]
+    angle, period = rng.uniform(0, np.pi), rng.uniform(4, 10)
+    stripes = 0.05 * np.sin(2 * np.pi * (rows * np.cos(angle) + cols * np.sin(angle)) / period)
+    base = rng.uniform(0.2, 0.8, 3)
+    return base + blotches + stripes[..., None] + rng.normal(0, 0.03, (size, size, 3))
+
+
+def _shape_mask(kind: int, rows: np.ndarray, cols: np.ndarray, cy: float, cx: float,
+                r: float) -> np.ndarray:
+    if kind == 0:  # disc
+        return (rows - cy) ** 2 + (cols - cx) ** 2 <= r * r
+    if kind == 1:  # square, axis-aligned
+        half = 0.89 * r
+        return (np.abs(rows - cy) <= half) & (np.abs(cols - cx) <= half)
+    # triangle pointing up: below the two slanted sides, above the base
+    height = 2.2 * r
+    top, bottom = cy - 0.6 * height, cy + 0.4 * height
+    halfwidth = (rows - top) / height * 1.25 * r
+    return (rows >= top) & (rows <= bottom) & (np.abs(cols - cx) <= halfwidth)
+
+
+def _band(inside: np.ndarray) -> np.ndarray:
+    """The pixels within one step (8-neighbourhood) of the outline, on both sides of it."""
+    grown, shrunk = inside.copy(), inside.copy()
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            moved = np.roll(np.roll(inside, dy, axis=0), dx, axis=1)
+            grown |= moved
+            shrunk &= moved
+    return grown & ~shrunk
+
+
+def shape_scenes(n: int = 1200, size: int = 64, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` scenes ``(images uint8 (n, size, size, 3), masks uint8 (n, size, size))``.
+
+    Each scene holds one to three objects (discs, squares, triangles) of random colour and size
+    on a textured background. The mask has the form of the Oxford-IIIT Pets trimaps: 0 for the
+    background, 1 for an object, 2 for a band about two pixels wide along each object's outline
+    (:data:`SCENE_CLASSES`). Objects may overlap; the one drawn last covers the others.
+    Deterministic for a given ``seed``.
+    """
+    rng = np.random.default_rng(seed + 9)
+    rows, cols = np.mgrid[0:size, 0:size].astype(np.float32)
+    images = np.empty((n, size, size, 3), np.uint8)
+    masks = np.zeros((n, size, size), np.uint8)
+    for i in range(n):
+        picture = _texture(rng, size)
+        background = picture.mean(axis=(0, 1))
+        for _ in range(rng.integers(1, 4)):
+            r = rng.uniform(0.1, 0.2) * size
+            cy, cx = rng.uniform(r + 2, size - r - 2, 2)
+            inside = _shape_mask(int(rng.integers(0, 3)), rows, cols, cy, cx, r)
+            colour = rng.uniform(0, 1, 3)
+            while np.abs(colour - background).sum() < 0.6:
+                colour = rng.uniform(0, 1, 3)
+            picture[inside] = colour + rng.normal(0, 0.04, (int(inside.sum()), 3))
+            masks[i][inside] = 1
+            masks[i][_band(inside)] = 2
+        images[i] = np.clip(picture * 255, 0, 255).astype(np.uint8)
+    return images, masks
