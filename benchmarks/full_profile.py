@@ -173,7 +173,12 @@ CHAPTERS: dict[str, Chapter] = {
         Figure("xception_accuracy", "cats vs dogs, mini Xception", "cats_vs_dogs", "%",
                (0.908, 0.908), 0.03, SMALL_TEST, expression="xception_accuracy",
                same_protocol=PETS_PROTOCOL),
-    ), ("mnist", "cats_vs_dogs"), {"imagenet_weights_used": "imagenet_available"}),
+    ), ("mnist", "cats_vs_dogs"),
+        # the reuse comparison on a few labelled photos (no syllabus figure: measured, not compared)
+        {"imagenet_weights_used": "imagenet_available", "few_photos": "sizes.few_photos",
+         "few_photos_from_scratch": "few_scratch_accuracy",
+         "few_photos_feature_extraction": "extracted_accuracy",
+         "few_photos_fine_tuned": "fine_tuned_accuracy"}),
     "08b": Chapter("08b", (
         Figure("unet_mean_iou", "Oxford pets U-Net, test mean IoU", "oxford_pets", "%", None,
                expression="float(iou_of['U-Net'].mean())",

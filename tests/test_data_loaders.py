@@ -195,6 +195,40 @@ def test_cats_vs_dogs_subset_is_read_in_place(subsets, monkeypatch, capsys):
         data.cats_vs_dogs_dir()
 
 
+def test_the_quick_profile_builds_its_photos_from_the_tutorials_small_archive(env, monkeypatch,
+                                                                              tmp_path, capsys):
+    """68 MB instead of 787 MB: train stays, the held-out photos become validation and test."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    env.setenv("COURSE_DATA_MIRROR", str(mirror))
+    builders.use_file(monkeypatch, "cats_vs_dogs", "cats_and_dogs_filtered.zip",
+                      builders.tutorial_pets_zip(mirror))
+    monkeypatch.setattr(loaders, "TUTORIAL_SPLITS", {"train": 3, "validation": 2, "test": 2})
+    pets = data.cats_vs_dogs_dir()
+    assert pets.name == "cats_vs_dogs_tutorial"
+    assert sorted(p.name for p in (pets / "train" / "dog").iterdir()) == [
+        "dog.0.jpg", "dog.1.jpg", "dog.2.jpg"]
+    assert sorted(p.name for p in (pets / "validation" / "cat").iterdir()) == [
+        "cat.2000.jpg", "cat.2001.jpg"]
+    assert sorted(p.name for p in (pets / "test" / "cat").iterdir()) == [
+        "cat.2002.jpg", "cat.2003.jpg"]
+    assert "quick layout, 14 images: train 3, validation 2, test 2 per class" in capsys.readouterr().out
+    env.setenv("COURSE_PROFILE", "full")  # the full profile never takes the quick layout
+    with pytest.raises(DataError):
+        data.cats_vs_dogs_dir()
+
+
+def test_a_tutorial_archive_with_too_few_photos_is_refused(env, monkeypatch, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    env.setenv("COURSE_DATA_MIRROR", str(mirror))
+    builders.use_file(monkeypatch, "cats_vs_dogs", "cats_and_dogs_filtered.zip",
+                      builders.tutorial_pets_zip(mirror, held_out=3))
+    monkeypatch.setattr(loaders, "TUTORIAL_SPLITS", {"train": 3, "validation": 2, "test": 2})
+    with pytest.raises(DataError, match="only 1 cat photos for test"):
+        data.cats_vs_dogs_dir()
+
+
 def test_subset_with_the_wrong_checksum_is_refused_and_left_alone(subsets):
     path = builders.mnist_subset(subsets)  # the registry still expects the real file's digest
     before = path.read_bytes()
