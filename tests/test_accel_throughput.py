@@ -2,6 +2,8 @@
 
 What a learner would notice if these broke: a speed that counts the compile step, a progress
 line without the figures, a TFLOP/s that is off by the batch size, or a GPU peak for the wrong card.
+
+These tests run on Keras's TensorFlow backend and again on JAX (``tests/test_accel_jax.py``).
 """
 
 from __future__ import annotations
@@ -19,12 +21,9 @@ from course_lib.accel.throughput import (
 
 @pytest.fixture(scope="module")
 def keras():
-    from course_lib.runtime import import_tensorflow
+    from course_lib.accel.backend import import_keras
 
-    import_tensorflow()
-    import keras
-
-    return keras
+    return import_keras()
 
 
 def _model(keras, inputs, *layers):
