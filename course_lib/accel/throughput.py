@@ -222,9 +222,17 @@ def estimate_flops(model: Any, sample: Any = None) -> FlopEstimate:
 # The callback
 # ---------------------------------------------------------------------------------------------
 
-def _wait_for(logs: Any) -> None:
-    """Block until the values in a step's logs are computed (JAX arrays run asynchronously)."""
-    for value in (logs or {}).values():
+def _wait_for(logs: Any, model: Any = None) -> None:
+    """Block until a step's logs and the model's weights are computed.
+
+    On JAX the GPU runs behind Python: a step returns before its work is done. Keras hands the
+    callbacks Python numbers, which already waited, except where validation starts right after
+    the last step; there the weights, which the last step wrote, are what to wait for. On
+    TensorFlow nothing here has ``block_until_ready`` and nothing waits.
+    """
+    values = list((logs or {}).values())
+    values += [getattr(variable, "value", None) for variable in getattr(model, "variables", ())]
+    for value in values:
         ready = getattr(value, "block_until_ready", None)
         if callable(ready):
             try:
@@ -295,6 +303,9 @@ class ThroughputMeter(keras.callbacks.Callback):
     """
 
     #: Keras may run the per-batch hook on a worker thread, so it never waits for the device.
+    #: On JAX it does: the hooks then arrive in any order, after each step's logs are computed.
+    #: The first epoch's window starts when the first of them arrives; the steps already done
+    #: then (usually one; on JAX it can be a few) are left out with the compilation.
     async_safe = True
 
     def __init__(
@@ -341,7 +352,7 @@ class ThroughputMeter(keras.callbacks.Callback):
     def _end_training_window(self) -> None:
         state = self._state
         if state.train_end is None:
-            _wait_for(state.last_logs)  # asynchronous backends: the last step must be done
+            _wait_for(state.last_logs, self.model)  # asynchronous backends: wait for the work
             state.train_end, state.train_end_cpu = time.perf_counter(), time.process_time()
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
