@@ -46,7 +46,10 @@ differences are:
   gradients are averaged); ``strategy="mirrored"`` asks for it too, so code runs on both
   backends. ``TF_CONFIG`` clusters are a TensorFlow feature: on JAX several machines start with
   ``keras.distribution.initialize()`` instead, which :func:`configure` does not do;
-* cuDNN's bfloat16 gap for LSTM and GRU does not apply (JAX runs them as an XLA loop).
+* cuDNN's bfloat16 gap for LSTM and GRU does not apply (JAX runs them as an XLA loop);
+* ``steps_per_execution`` is the same setting, but Keras 3.15 runs the steps of one execution
+  as a Python loop of jitted single steps (not one compiled loop, as ``tf.function`` does): it
+  saves the per-step callbacks and logs, not the dispatch of each step.
 """
 
 from __future__ import annotations
