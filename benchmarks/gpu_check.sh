@@ -20,7 +20,8 @@
 # --dry-run uses the smoke sizes, does not ask for a GPU, and uses the Keras already installed
 # when there is no wheel folder. Exit status: 0 when every run produced figures.
 #
-# Environment: PYTHON (default python3), GPU_CHECK_BUDGET (seconds for the benchmark).
+# Environment: PYTHON (default python3), GPU_CHECK_BUDGET (seconds for the benchmark, or
+# --budget), GPU_CHECK_EXTRA_WHEELS (more name==version wheels for --prepare).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,8 +36,12 @@ MODELS="convnet,lstm,transformer"
 # machine with JAX already: JAX itself needs numpy and ml-dtypes).
 KERAS_VERSION="$(sed -n 's/^keras==\([0-9.]*\).*/\1/p' "$ROOT/requirements/base.txt")"
 EXTRA_WHEELS=("namex==0.1.0" "optree==0.20.0")
+# More wheels for --prepare, e.g. GPU_CHECK_EXTRA_WHEELS="typing-extensions==4.15.0" where the
+# run reports a missing package.
+read -r -a MORE_WHEELS <<< "${GPU_CHECK_EXTRA_WHEELS:-}"
+EXTRA_WHEELS+=("${MORE_WHEELS[@]}")
 
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -93,7 +98,15 @@ fi
 
 say "what runs here"
 "$PYTHON" - "$MODE" <<'EOF'
-import platform, sys
+import importlib.util, platform, sys
+
+# Keras 3.15's own needs (and optree's), which the wheels do not bring: the machine must have them.
+needed = ["absl", "numpy", "rich", "h5py", "ml_dtypes", "packaging", "optree", "namex",
+          "typing_extensions", "jax", "keras"]
+missing = [name for name in needed if importlib.util.find_spec(name) is None]
+if missing:
+    sys.exit("missing here: " + ", ".join(missing) + ". Add their wheels with --prepare "
+             "(GPU_CHECK_EXTRA_WHEELS='name==version ...') and bring the folder along.")
 import jax
 import keras
 
