@@ -24,6 +24,9 @@
 # --budget), GPU_CHECK_EXTRA_WHEELS (more name==version wheels for --prepare).
 set -euo pipefail
 
+# Everything below is one function, read whole before it runs: editing this file while a check
+# runs cannot change the running check.
+main() {
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 WHEELS="$ROOT/.whl"
@@ -122,7 +125,7 @@ if not gpus and mode != "dry-run":
     sys.exit("JAX sees no GPU here (a jax without its CUDA plugin?); --dry-run runs on a CPU")
 EOF
 "$PYTHON" -m course_lib doctor > "$OUT_DIR/doctor.txt" 2>&1 || true
-sed -n '1,12p' "$OUT_DIR/doctor.txt"
+cat "$OUT_DIR/doctor.txt"
 
 SIZE=gpu
 [ "$MODE" = dry-run ] && SIZE=quick
@@ -138,3 +141,6 @@ if [ ! -s "$OUT_DIR/gpu_check.md" ]; then
 fi
 say "written: $OUT_DIR/gpu_check.json, $OUT_DIR/gpu_check.md, $OUT_DIR/doctor.txt"
 exit "$status"
+}
+
+main "$@"
