@@ -86,7 +86,7 @@ def installed_packages() -> dict[str, str]:
     for distribution in importlib.metadata.distributions():
         name = _normalized(distribution.metadata.get("Name") or "")
         if name in WATCHED_PACKAGES or name.startswith(("nvidia-", "jax-cuda")):
-            found[name] = distribution.version
+            found.setdefault(name, distribution.version)  # the first on sys.path is the one imported
     return dict(sorted(found.items()))
 
 
