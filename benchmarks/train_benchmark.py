@@ -3,6 +3,11 @@
     python benchmarks/train_benchmark.py                   # sizes for this device (GPU or CPU)
     python benchmarks/train_benchmark.py --quick           # a short smoke run (seconds per model)
     python benchmarks/train_benchmark.py --models convnet --json results.json
+    python benchmarks/train_benchmark.py --backend jax --markdown table.md   # Keras on JAX
+
+``--backend`` picks Keras's backend for every run (``KERAS_BACKEND`` of the worker processes):
+``tensorflow`` (the default) or ``jax``. On JAX nothing imports TensorFlow, so the benchmark
+runs where only JAX is installed (``benchmarks/gpu_check.sh``).
 
 Models (synthetic inputs of the real shapes, labels that depend on the inputs):
 
@@ -18,12 +23,14 @@ Each (model, path) pair runs in its own Python process, so memory peaks, the glo
 policy and compiled functions never leak from one run into the next. ``plain`` is what a
 learner writes: build, ``compile(optimizer, loss, metrics)``, ``fit(x, y, batch_size, epochs)``.
 ``course`` is ``course_lib.accel.train`` with the settings ``configure()`` picks for the device
-(mixed precision, XLA, steps_per_execution on a GPU; tf.data prefetching everywhere). Both use
-``verbose=0`` and the same batch size, optimizer and data.
+(mixed precision, XLA, steps_per_execution on a GPU; tf.data prefetching everywhere on
+TensorFlow, shuffled NumPy batches on JAX). Both use ``verbose=0`` and the same batch size,
+optimizer and data. On JAX both paths are XLA-compiled (Keras always jits the step there).
 
 Samples per second are the median over the timed epochs; the first epoch (tracing,
 compilation, warm-up) is never timed. Peak memory is the process's peak resident set (host)
-and, on a GPU, TensorFlow's peak allocation on GPU:0. TFLOP/s use an analytic count of the
+and, on a GPU, the backend's peak allocation on the first GPU (TensorFlow's
+``get_memory_info``, JAX's ``memory_stats``). TFLOP/s use an analytic count of the
 model's multiply-adds (x3 for a training step) and, on a known GPU, the fraction of its dense
 peak for the math in use (TF32 for float32 on compute capability 8.0+).
 """
@@ -191,15 +198,50 @@ def _parse_options(text: str) -> dict[str, Any]:
     return options
 
 
+def _gpu_peak_bytes(backend: str) -> int | None:
+    """The backend's peak allocation on its first GPU, or None."""
+    try:
+        if backend == "jax":
+            import jax
+
+            gpus = [device for device in jax.devices() if device.platform == "gpu"]
+            stats = gpus[0].memory_stats() if gpus else None
+            return int(stats["peak_bytes_in_use"]) if stats else None
+        import tensorflow as tf
+
+        return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
+    except Exception:
+        return None
+
+
+def _versions(backend: str) -> dict[str, str | None]:
+    import keras
+
+    from course_lib.accel.backend import installed_version
+
+    versions: dict[str, str | None] = {"backend": backend, "keras": keras.__version__}
+    if backend == "jax":
+        import jax
+
+        versions["jax"] = jax.__version__
+        versions["jaxlib"] = installed_version("jaxlib")
+        versions["tensorflow"] = None
+    else:
+        import tensorflow as tf
+
+        versions["tensorflow"] = tf.__version__
+    return versions
+
+
 def run_worker(model_name: str, path: str, samples: int, epochs: int, options: dict[str, Any]) -> dict[str, Any]:
     """Train one model one way in this process; return the figures."""
     from course_lib import accel
+    from course_lib.accel.backend import check_supported, import_keras
     from course_lib.accel.devices import detect_hardware
     from course_lib.accel.throughput import ThroughputMeter, estimate_flops, math_kind, peak_tflops
-    from course_lib.runtime import import_tensorflow
 
-    tf = import_tensorflow()
-    import keras
+    backend = check_supported()
+    keras = import_keras()
 
     keras.utils.set_random_seed(1)
     hardware = detect_hardware()
@@ -214,13 +256,15 @@ def run_worker(model_name: str, path: str, samples: int, epochs: int, options: d
         meter = ThroughputMeter(batch_size, samples_per_epoch=samples, flops_per_sample=None)
         history = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[meter])
         precision = model.dtype_policy.name
-        settings = f"{precision} | XLA {'on' if model.jit_compile else 'off'} | 1 step per execution | numpy input"
+        settings = (f"{precision} | XLA {'on' if model.jit_compile else 'off'} | "
+                    "1 step per execution | numpy input")
     else:
         result = accel.train(build, x, y, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                              loss=loss, metrics=metrics, verbose=0, **options)
         model, history, meter = result.model, result.history, result.throughput
         precision = result.plan.precision
-        settings = result.plan.one_line().replace(" strategy", "") + " | tf.data"
+        pipeline = "array batches" if backend == "jax" else "tf.data"
+        settings = result.plan.one_line().replace(" strategy", "") + f" | {pipeline}"
     wall = time.perf_counter() - started
     timed = [record for record in meter.records if record.epoch >= 1]  # epoch 0 is the warm-up
     speeds = [record.samples_per_sec for record in timed]
@@ -233,10 +277,7 @@ def run_worker(model_name: str, path: str, samples: int, epochs: int, options: d
     gpu_peak_bytes = None
     if gpu is not None:
         peak = peak_tflops(gpu.name, math_kind(precision, gpu.compute_capability))
-        try:
-            gpu_peak_bytes = tf.config.experimental.get_memory_info("GPU:0")["peak"]
-        except Exception:
-            gpu_peak_bytes = None
+        gpu_peak_bytes = _gpu_peak_bytes(backend)
     tflops = flops * median_speed / 1e12 if median_speed else None
     return {
         "model": model_name,
@@ -260,8 +301,7 @@ def run_worker(model_name: str, path: str, samples: int, epochs: int, options: d
         "gpu_peak_mib": gpu_peak_bytes / 2**20 if gpu_peak_bytes is not None else None,
         "final_loss": float(history.history["loss"][-1]),
         "wall_seconds": wall,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
+        **_versions(backend),
     }
 
 
@@ -269,27 +309,40 @@ def run_worker(model_name: str, path: str, samples: int, epochs: int, options: d
 # The orchestrator
 # ---------------------------------------------------------------------------------------------
 
-def _has_gpu() -> bool:
-    code = ("import os; os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3'); import tensorflow as tf; "
-            "print(len(tf.config.list_physical_devices('GPU')))")
+def _has_gpu(backend: str = "tensorflow") -> bool:
+    if backend == "jax":
+        code = "import jax; print(sum(d.platform == 'gpu' for d in jax.devices()))"
+    else:
+        code = ("import os; os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3'); import tensorflow as tf; "
+                "print(len(tf.config.list_physical_devices('GPU')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     return result.returncode == 0 and result.stdout.strip().splitlines()[-1:] not in ([], ["0"])
 
 
-def _run_one(model: str, path: str, samples: int, epochs: int, options: str, timeout: int) -> dict[str, Any]:
+def _worker_env(backend: str) -> dict[str, str]:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+           "KERAS_BACKEND": backend}
+    if backend == "jax":  # allocate GPU memory as needed, so the peak is the model's own
+        env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    return env
+
+
+def _run_one(model: str, path: str, samples: int, epochs: int, options: str, timeout: int,
+             backend: str = "tensorflow") -> dict[str, Any]:
     label = path if path == "plain" or not options else f"course[{options}]"
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "result.json"
         command = [sys.executable, str(Path(__file__).resolve()), "--worker", model, path,
                    "--samples", str(samples), "--epochs", str(epochs), "--json", str(out),
                    "--course-options", options]
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+        env = _worker_env(backend)
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
             return {"model": model, "path": label, "error": f"timed out after {timeout} s"}
         if result.returncode != 0 or not out.exists():
-            tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+            tail = [line for line in (result.stderr or result.stdout).strip().splitlines()
+                    if line.strip()][-3:]
             return {"model": model, "path": label, "error": " | ".join(tail) or f"exit {result.returncode}"}
         figures = json.loads(out.read_text())
         figures["path"] = label
@@ -368,6 +421,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="settings for a course-path variant, e.g. steps_per_execution=8 or "
                              "jit_compile=true,precision=float32; repeat to compare several")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per run")
+    parser.add_argument("--backend", choices=("tensorflow", "jax"), default="tensorflow",
+                        help="Keras backend of every run (KERAS_BACKEND of the workers)")
+    parser.add_argument("--markdown", help="write the header line and the table to this file")
+    parser.add_argument("--size-class", choices=tuple(SIZES), help="sizes to use instead of "
+                        "the device's (quick, cpu, gpu)")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="total time budget: runs that would start after it are skipped "
+                             "and reported as such, and each run gets at most what is left")
     parser.add_argument("--worker", nargs=2, metavar=("MODEL", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -386,9 +447,10 @@ def main(argv: list[str] | None = None) -> int:
     runs = [("plain", "")] if "plain" in paths else []
     if "course" in paths:
         runs += [("course", options) for options in (args.course_options or [""])]
-    size_class = "quick" if args.quick else ("gpu" if _has_gpu() else "cpu")
-    print(f"size class: {size_class}; each run is a separate process; load average "
-          f"{_load_average()}", flush=True)
+    size_class = args.size_class or (
+        "quick" if args.quick else ("gpu" if _has_gpu(args.backend) else "cpu"))
+    print(f"backend: {args.backend}; size class: {size_class}; each run is a separate process; "
+          f"load average {_load_average()}", flush=True)
     results: list[dict[str, Any]] = []
     started = time.perf_counter()
     for model in models:
@@ -396,25 +458,55 @@ def main(argv: list[str] | None = None) -> int:
         samples, epochs = args.samples or samples, args.epochs or epochs
         for repeat in range(args.repeats):
             for path, options in (runs if repeat % 2 == 0 else list(reversed(runs))):
-                result = _run_one(model, path, samples, epochs, options, args.timeout)
+                left = (args.max_seconds - (time.perf_counter() - started)
+                        if args.max_seconds else args.timeout)
+                if left < 15:
+                    label = path if path == "plain" or not options else f"course[{options}]"
+                    result = {"model": model, "path": label,
+                              "error": f"skipped: the {args.max_seconds} s budget was spent"}
+                else:
+                    result = _run_one(model, path, samples, epochs, options,
+                                      int(min(args.timeout, left)), args.backend)
                 result["repeat"] = repeat
                 results.append(result)
                 speed = result.get("samples_per_sec")
                 print(f"  {model:<12} {result['path']:<32} " + (
                       f"{speed:12,.1f} samples/s" if speed else result.get("error", "no timed epoch")),
                       flush=True)
+                # written after every run, so a run cut short still leaves its table behind
+                report = build_report(results, args.backend, size_class,
+                                      time.perf_counter() - started)
+                write_outputs(report, args.json, args.markdown)
+    print()
+    print(report["header"])
+    print(format_table(report["rows"]))
+    return 1 if any("error" in r for r in results) else 0
+
+
+def build_report(results: list[dict[str, Any]], backend: str, size_class: str,
+                 seconds: float) -> dict[str, Any]:
+    """The summary rows, the device and the versions, and a header line naming them."""
     rows = summarize(results)
     device = next((r["device"] for r in results if "device" in r), "unknown device")
-    versions = next(((r["tensorflow"], r["keras"]) for r in results if "tensorflow" in r), ("?", "?"))
-    print()
-    print(f"Device: {device} | TensorFlow {versions[0]} | Keras {versions[1]} | "
-          f"size class {size_class} | load average at the end {_load_average()} | "
-          f"total {time.perf_counter() - started:.0f} s")
-    print(format_table(rows))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"device": device, "size_class": size_class,
-                                               "rows": rows, "runs": results}, indent=2))
-    return 1 if any("error" in r for r in results) else 0
+    first = next((r for r in results if "keras" in r), {})
+    if backend == "jax":
+        stack = f"JAX {first.get('jax', '?')} (jaxlib {first.get('jaxlib', '?')})"
+    else:
+        stack = f"TensorFlow {first.get('tensorflow', '?')}"
+    header = (f"Device: {device} | Keras {first.get('keras', '?')} on {stack} | backend {backend} | "
+              f"size class {size_class} | load average at the end {_load_average()} | "
+              f"total {seconds:.0f} s")
+    return {"device": device, "backend": backend, "size_class": size_class, "header": header,
+            "versions": {key: first.get(key) for key in ("keras", "tensorflow", "jax", "jaxlib")},
+            "python": sys.version.split()[0], "seconds": seconds, "rows": rows, "runs": results}
+
+
+def write_outputs(report: dict[str, Any], json_path: str | None, markdown_path: str | None) -> None:
+    """The JSON (every run and the rows) and the Markdown (header line and table) files."""
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, indent=2))
+    if markdown_path:
+        Path(markdown_path).write_text(report["header"] + "\n\n" + format_table(report["rows"]) + "\n")
 
 
 if __name__ == "__main__":

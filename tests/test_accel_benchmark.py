@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +83,56 @@ def test_quick_run_prints_the_table_and_writes_json(tmp_path):
     course = next(row for row in data["rows"] if row["path"] == "course")
     assert course["ratio"] > 0 and course["samples_per_sec"] > 0
     assert course["host_peak_rss_mib"] > 100 and course["training_flops_per_sample"] > 1e6
+
+
+def test_report_names_backend_versions_and_device_and_is_written_as_json_and_markdown(bench, tmp_path):
+    runs = [_run("convnet", "plain", 100.0, device="1 x H100 80GB HBM3", keras="3.15.1",
+                 jax="0.10.2", jaxlib="0.10.2", tensorflow=None),
+            _run("convnet", "course", 250.0, device="1 x H100 80GB HBM3", keras="3.15.1",
+                 jax="0.10.2", jaxlib="0.10.2", tensorflow=None),
+            {"model": "lstm", "path": "plain", "error": "skipped: the 420 s budget was spent"}]
+    report = bench.build_report(runs, "jax", "gpu", 12.0)
+    assert report["header"].startswith("Device: 1 x H100 80GB HBM3 | Keras 3.15.1 on JAX 0.10.2 "
+                                       "(jaxlib 0.10.2) | backend jax | size class gpu")
+    bench.write_outputs(report, str(tmp_path / "r.json"), str(tmp_path / "r.md"))
+    table = (tmp_path / "r.md").read_text()
+    assert "| convnet | course |" in table and "2.50x" in table and "skipped" in table
+    assert json.loads((tmp_path / "r.json").read_text())["versions"]["jax"] == "0.10.2"
+
+
+def test_a_spent_time_budget_skips_the_remaining_runs(bench, tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run(model, path, samples, epochs, options, timeout, backend):
+        calls.append((model, path, timeout, backend))
+        return _run(model, path, 10.0)
+
+    monkeypatch.setattr(bench, "_run_one", fake_run)
+    clock = iter([0.0, 1.0, 2.0, 3.0, 100.0, 101.0, 102.0, 103.0, 104.0, 105.0])
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: next(clock))
+    status = bench.main(["--backend", "jax", "--size-class", "quick", "--max-seconds", "60",
+                         "--models", "convnet,lstm", "--markdown", str(tmp_path / "t.md")])
+    assert status == 1  # the skipped runs count as failures
+    assert [call[:2] for call in calls] == [("convnet", "plain"), ("convnet", "course")]
+    assert all(call[2] <= 60 and call[3] == "jax" for call in calls)
+    assert "| lstm | plain | FAILED: skipped: the 60.0 s budget was spent |" in (
+        tmp_path / "t.md").read_text()
+
+
+@pytest.mark.slow
+def test_gpu_check_dry_run_on_this_cpu(tmp_path):
+    """benchmarks/gpu_check.sh --dry-run: the GPU check's steps on JAX's CPU build (CI)."""
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHON": sys.executable, "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run(
+        ["bash", str(ROOT / "benchmarks" / "gpu_check.sh"), "--dry-run", "--models", "convnet",
+         "--out", str(out), "--wheels", str(tmp_path / "no-wheels")],
+        capture_output=True, text=True, timeout=900, cwd=ROOT, env=env)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "on jax | devices: cpu" in result.stdout
+    data = json.loads((out / "gpu_check.json").read_text())
+    assert data["backend"] == "jax" and {row["path"] for row in data["rows"]} == {"plain", "course"}
+    assert all(row["samples_per_sec"] > 0 and row["tensorflow"] is None for row in data["rows"])
+    table = (out / "gpu_check.md").read_text()
+    assert "| backend jax |" in table and "| convnet | course |" in table
+    assert "(backend jax)" in (out / "doctor.txt").read_text()

@@ -129,7 +129,49 @@ def test_choices_and_doctor_do_not_import_tensorflow():
     assert result.stdout.split() == ["False", "False"]
 
 
+@pytest.mark.parametrize(
+    ("hardware", "strategy", "jit", "steps"),
+    [
+        (Hardware(gpus=(H100,)), "default", True, 32),
+        (Hardware(gpus=(A100, A100)), "data_parallel", True, 32),  # XLA across replicas on JAX
+        (CPU, "default", True, devices.CPU_STEPS_PER_EXECUTION),  # JAX always jits
+        (Hardware(tpu_cores=8), "data_parallel", True, 32),
+        (Hardware(gpus=(A100,), cluster=TWO_WORKERS), "default", True, 32),  # TF_CONFIG is TF's
+    ],
+    ids=["H100", "2xA100", "CPU", "TPU", "TF_CONFIG"],
+)
+def test_plan_for_simulated_machines_on_jax(hardware, strategy, jit, steps):
+    plan = plan_for(hardware, backend="jax")
+    tensorflow_plan = plan_for(hardware)
+    assert (plan.strategy, plan.jit_compile, plan.steps_per_execution) == (strategy, jit, steps)
+    assert plan.precision == tensorflow_plan.precision  # Keras's own policy on both backends
+    assert plan.backend == "jax" and "Keras backend        jax" in plan.summary()
+    assert "Keras backend" not in tensorflow_plan.summary()
+
+
+def test_strategy_names_carry_over_between_backends():
+    assert plan_for(CPU, strategy="mirrored", backend="jax").strategy == "data_parallel"
+    assert plan_for(CPU, strategy="data_parallel").strategy == "mirrored"
+    with pytest.raises(CourseError, match=r"keras.distribution.initialize"):
+        plan_for(CPU, strategy="multi_worker", backend="jax")
+
+
+def test_backend_comes_from_the_environment_or_keras_json(tmp_path):
+    from course_lib.accel.backend import check_supported, configured_backend
+
+    assert configured_backend({"KERAS_BACKEND": "jax"}) == "jax"
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": "torch"}))
+    assert configured_backend({"KERAS_HOME": str(tmp_path)}) == "torch"
+    assert configured_backend({"KERAS_HOME": str(tmp_path / "none")}) == "tensorflow"
+    with pytest.raises(CourseError, match="KERAS_BACKEND=tensorflow"):
+        check_supported("torch")
+
+
 def test_configure_on_this_machine_matches_what_tensorflow_sees(capsys):
+    from course_lib.accel.backend import configured_backend
+
+    if configured_backend() != "tensorflow":
+        pytest.skip("TensorFlow backend only (tests/test_accel_jax.py checks configure on JAX)")
     import keras
     import tensorflow as tf
 

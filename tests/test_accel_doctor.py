@@ -114,8 +114,50 @@ def test_tensorflow_missing_or_wrong_keras_or_backend():
     assert any("Keras 3, release 3.15.0 or newer; found 3.10.0" in finding.text
                for finding in below_floor)
     assert any("TensorFlow 2.18.1 is older" in finding.text for finding in below_floor)
-    backend = problems(diagnose(facts(keras_backend="jax")))
-    assert any("KERAS_BACKEND is 'jax'" in finding.text for finding in backend)
+    backend = problems(diagnose(facts(keras_backend="torch")))
+    assert any("KERAS_BACKEND is 'torch'" in finding.text for finding in backend)
+
+
+H100 = Hardware(gpus=(GpuInfo("NVIDIA H100 80GB HBM3", (9, 0)),), cpu_name="Xeon", cpu_count=16)
+SMI_CUDA13 = NVIDIA_SMI.replace("CUDA Version: 12.4", "CUDA Version: 13.0")
+JAX_GPU = {"jax": "0.10.2", "jaxlib": "0.10.2", "jax-cuda13-plugin": "0.10.2", "keras": "3.15.1"}
+
+
+def jax_facts(**changes) -> DoctorFacts:
+    base = dict(python="3.12.3", system="Linux", machine="x86_64", tensorflow=None, keras="3.15.1",
+                numpy="2.4.6", keras_backend="jax", jax="0.10.2", packages=dict(JAX_GPU),
+                hardware=H100, nvidia_smi=SMI_CUDA13)
+    base.update(changes)
+    return DoctorFacts(**base)
+
+
+def test_jax_gpu_machine_without_tensorflow_is_healthy():
+    machine = jax_facts()
+    found = diagnose(machine)
+    assert not problems(found)
+    assert any("JAX sees 1 GPU: H100 80GB HBM3" in finding.text for finding in found)
+    assert any(finding.level == "note" and "KERAS_BACKEND=tensorflow" in finding.text
+               for finding in found)
+    report = format_report(machine, found)
+    for expected in ("not installed (not needed on JAX)", "Keras       3.15.1 (backend jax)",
+                     "JAX         0.10.2", "jaxlib 0.10.2, jax-cuda13-plugin 0.10.2",
+                     "Keras backend        jax", "mixed_bfloat16", "XLA (jit_compile)    on"):
+        assert expected in report, expected
+    assert json.loads(doctor.to_json(machine, found))["plan"]["backend"] == "jax"
+
+
+def test_jax_without_its_cuda_plugin_on_a_gpu_machine_names_the_pip_fix():
+    cpu_jax = jax_facts(hardware=Hardware(cpu_name="Xeon", cpu_count=16),
+                        packages={"jax": "0.10.2", "jaxlib": "0.10.2"})
+    [problem] = problems(diagnose(cpu_jax))
+    assert "JAX 0.10.2 sees none" in problem.text and 'pip install -U "jax[cuda13]"' in problem.fix
+    assert "no CUDA plugin (CPU only)" in format_report(cpu_jax, diagnose(cpu_jax))
+    older_driver = jax_facts(hardware=Hardware(), nvidia_smi=NVIDIA_SMI)  # CUDA 12.4
+    assert '"jax[cuda12]"' in problems(diagnose(older_driver))[0].fix
+    [missing] = problems(diagnose(jax_facts(jax=None, jax_error="ModuleNotFoundError: jax")))
+    assert "JAX does not import" in missing.text and "jax[cuda13]" in missing.fix
+    laptop = diagnose(jax_facts(hardware=Hardware(cpu_name="M2", cpu_count=8), nvidia_smi=None))
+    assert not problems(laptop) and any("No GPU here" in f.text for f in laptop)
 
 
 def test_cpu_laptop_is_fine_and_another_tensorflow_is_a_note():

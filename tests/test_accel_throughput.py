@@ -2,6 +2,8 @@
 
 What a learner would notice if these broke: a speed that counts the compile step, a progress
 line without the figures, a TFLOP/s that is off by the batch size, or a GPU peak for the wrong card.
+
+These tests run on Keras's TensorFlow backend and again on JAX (``tests/test_accel_jax.py``).
 """
 
 from __future__ import annotations
@@ -19,12 +21,9 @@ from course_lib.accel.throughput import (
 
 @pytest.fixture(scope="module")
 def keras():
-    from course_lib.runtime import import_tensorflow
+    from course_lib.accel.backend import import_keras
 
-    import_tensorflow()
-    import keras
-
-    return keras
+    return import_keras()
 
 
 def _model(keras, inputs, *layers):
@@ -113,7 +112,11 @@ def test_meter_reports_speed_in_the_logs_and_leaves_out_the_compile_step(keras):
     assert len(history.history["step_ms"]) == 3 and len(history.history["tflops"]) == 3
     first, second, third = meter.records
     # 200 samples = 12 batches of 16 and one of 8; the first epoch's first step is left out
-    assert (first.steps, first.samples) == (12, 200 - 16)
+    # (on JAX, where the hooks run on threads and may arrive out of order, the steps already
+    # finished when the first hook arrives: one or a few)
+    skipped = 13 - first.steps
+    assert skipped == 1 or (keras.config.backend() == "jax" and 1 <= skipped < 12)
+    assert first.samples == 200 - 16 * skipped
     assert (second.steps, second.samples) == (13, 200) and third.samples == 200
     for record in meter.records:
         assert record.samples_per_sec == pytest.approx(record.samples / record.seconds)
@@ -123,13 +126,15 @@ def test_meter_reports_speed_in_the_logs_and_leaves_out_the_compile_step(keras):
     assert history.history["samples_per_sec"][1] == pytest.approx(second.samples_per_sec, rel=1e-3)
     table = meter.summary()
     assert "median" in table and "% of the device's peak of 1 TFLOP/s" in table
-    assert meter.as_dict()["epochs"][0]["samples"] == 184
+    assert meter.as_dict()["epochs"][0]["samples"] == first.samples
 
 
 def test_meter_with_steps_per_execution_skips_the_whole_first_call(keras):
     meter, _ = _fit_with_meter(keras, steps_per_execution=4, epochs=2)
-    assert meter.records[0].steps == 13 - 4 and meter.records[0].samples == 200 - 4 * 16
-    assert meter.records[1].steps == 13
+    first = meter.records[0]
+    skipped = 13 - first.steps  # 4 (the first call runs 4 steps); on JAX possibly 8 or 12
+    assert skipped == 4 or (keras.config.backend() == "jax" and skipped in (8, 12))
+    assert first.samples == 200 - skipped * 16 and meter.records[1].steps == 13
 
 
 def test_meter_times_training_without_the_validation_pass(keras):

@@ -1,5 +1,8 @@
 """The course training path against plain ``model.fit``: same data, same seed, same accuracy.
 
+These tests run twice in CI: on Keras's TensorFlow backend, and on JAX
+(``tests/test_accel_jax.py`` starts that run with ``KERAS_BACKEND=jax``).
+
 What a learner would notice if it broke: switching to ``accel.train`` costs accuracy, the
 GPU settings (XLA, several steps per call, mixed precision) change what the model learns,
 or a model built the wrong way trains in a precision nobody asked for.
@@ -16,12 +19,9 @@ from course_lib.errors import CourseError
 
 @pytest.fixture(scope="module")
 def keras():
-    from course_lib.runtime import import_tensorflow
+    from course_lib.accel.backend import import_keras
 
-    import_tensorflow()
-    import keras
-
-    return keras
+    return import_keras()
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +88,7 @@ def test_course_path_reaches_the_accuracy_of_plain_fit(keras, blobs, plain_accur
 
 
 def test_validation_data_and_a_dataset_input(keras, blobs):
+    """A tf.data pipeline trains on both backends (on JAX where TensorFlow is installed)."""
     from course_lib import accel
 
     (x, y), (x_test, y_test) = blobs
@@ -115,19 +116,30 @@ def test_a_model_built_beforehand_keeps_its_policy_and_says_so(keras, blobs, cap
 
 
 def test_recurrent_model_on_an_ampere_gpu_is_built_in_float16(keras):
-    """cuDNN's LSTM has float16 kernels, not bfloat16 ones: the path switches by itself."""
-    import tensorflow as tf
-
+    """cuDNN's LSTM has float16 kernels, not bfloat16 ones: on TensorFlow the path switches by
+    itself; on JAX (no cuDNN LSTM) bfloat16 stays."""
     from course_lib.accel.training import build_in_scope
 
-    plan = plan_for(Hardware(gpus=(GpuInfo("NVIDIA A100-SXM4-40GB", (8, 0)),)))
-    accelerator = Accelerator(plan=plan, strategy=tf.distribute.get_strategy())
+    backend = keras.config.backend()
+    plan = plan_for(Hardware(gpus=(GpuInfo("NVIDIA A100-SXM4-40GB", (8, 0)),)), backend=backend)
+    if backend == "jax":
+        from course_lib.accel.devices import JaxDistribution
+
+        strategy = JaxDistribution("default")
+    else:
+        import tensorflow as tf
+
+        strategy = tf.distribute.get_strategy()
+    accelerator = Accelerator(plan=plan, strategy=strategy)
 
     def recurrent():
         inputs = keras.Input(shape=(12, 3))
         return keras.Model(inputs, keras.layers.Dense(1)(keras.layers.LSTM(8)(inputs)))
 
     model, used = build_in_scope(recurrent, accelerator)
+    if backend == "jax":
+        assert used.precision == "mixed_bfloat16" == model.dtype_policy.name
+        return
     assert used.precision == "mixed_float16" and used.loss_scaling
     assert "cuDNN" in used.reasons["precision"]
     assert model.dtype_policy.name == "mixed_float16"

@@ -1,4 +1,8 @@
-"""Accelerated training: mixed precision, XLA, tf.data pipelines and tf.distribute.
+"""Accelerated training: mixed precision, XLA, input pipelines and distribution.
+
+It works on Keras's TensorFlow backend (``tf.data``, ``tf.distribute``) and on its JAX backend
+(``keras.distribution``; nothing imports TensorFlow there): set ``KERAS_BACKEND`` before the
+first ``import keras``. See :mod:`course_lib.accel.devices` for what differs.
 
 The public surface (each name is loaded on first use, so ``import course_lib.accel`` stays cheap
 and does not touch the GPU):
@@ -14,6 +18,7 @@ and does not touch the GPU):
 ``from_arrays()``              arrays -> shuffled, batched, prefetched ``tf.data`` pipeline
 ``from_image_folder()``        a folder of class sub-folders of images -> pipeline
 ``from_text_folder()``         the same for text files
+``array_batches()``            arrays -> shuffled batches as a ``keras.utils.PyDataset`` (no TensorFlow)
 ``ThroughputMeter``            callback: samples/s, step time, TFLOP/s in the logs and ``.summary()``
 ``estimate_flops(model)``      analytic forward FLOPs per sample
 ``peak_tflops(name, math)``    a GPU's dense peak (H100, H200, A100, L4, V100, T4, ...)
@@ -46,6 +51,7 @@ _EXPORTS = {
     "from_image_folder": ".pipelines",
     "from_text_folder": ".pipelines",
     "finish": ".pipelines",
+    "array_batches": ".pipelines",
     "ThroughputMeter": ".throughput",
     "estimate_flops": ".throughput",
     "peak_tflops": ".throughput",

@@ -11,8 +11,10 @@ Two layers:
       >>> plan.precision, plan.strategy
       ('mixed_bfloat16', 'mirrored')
 
-* **A thin layer over TensorFlow** (:func:`detect_hardware`, :func:`configure`): reads the real
-  devices, turns on GPU memory growth and builds the ``tf.distribute`` strategy.
+* **A thin layer over the Keras backend** (:func:`detect_hardware`, :func:`configure`): reads the
+  real devices, turns on GPU memory growth and builds the distribution: a ``tf.distribute``
+  strategy on TensorFlow, a ``keras.distribution`` on JAX (see :mod:`course_lib.accel.backend`;
+  with ``KERAS_BACKEND=jax`` nothing here imports TensorFlow).
 
 The rules (each :class:`AccelPlan` carries the reason for every choice):
 
@@ -33,6 +35,21 @@ TPU                            mixed_bfloat16    TPUStrategy         no    32
 faster (measured: ``benchmarks/README.md``), so the CPU plan keeps both off. Keras does not
 compile a step that spans several replicas with XLA, and a TPU compiles every step anyway, so
 those plans leave ``jit_compile`` off.
+
+On JAX the precision policy and ``steps_per_execution`` are the same Keras settings; the
+differences are:
+
+* Keras on JAX always compiles the step with XLA (``jax.jit``): ``jit_compile=False`` would run
+  it op by op, many times slower, so the JAX plan keeps XLA on, on a CPU and across replicas too;
+* several GPUs or a TPU get the ``data_parallel`` strategy, ``keras.distribution.DataParallel``
+  (JAX's counterpart of ``MirroredStrategy``: the batch is split along a device mesh and the
+  gradients are averaged); ``strategy="mirrored"`` asks for it too, so code runs on both
+  backends. ``TF_CONFIG`` clusters are a TensorFlow feature: on JAX several machines start with
+  ``keras.distribution.initialize()`` instead, which :func:`configure` does not do;
+* cuDNN's bfloat16 gap for LSTM and GRU does not apply (JAX runs them as an XLA loop);
+* ``steps_per_execution`` is the same setting, but Keras 3.15 runs the steps of one execution
+  as a Python loop of jitted single steps (not one compiled loop, as ``tf.function`` does): it
+  saves the per-step callbacks and logs, not the dispatch of each step.
 """
 
 from __future__ import annotations
@@ -47,7 +64,7 @@ from typing import Any
 from course_lib.errors import CourseError
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu", "data_parallel")
 
 #: Steps run inside one ``tf.function`` call on an accelerator. Fewer Python round trips per
 #: batch is most of what small models gain on a fast GPU; 32 keeps the progress bar lively.
@@ -127,6 +144,7 @@ class AccelPlan:
     jit_compile: bool
     steps_per_execution: int
     reasons: Mapping[str, str] = field(default_factory=dict)
+    backend: str = "tensorflow"
 
     @property
     def loss_scaling(self) -> bool:
@@ -143,6 +161,7 @@ class AccelPlan:
         """The table a notebook prints: setting, value, why."""
         rows = [
             ("device", self.hardware.describe(), ""),
+            *([("Keras backend", self.backend, "")] if self.backend != "tensorflow" else []),
             ("precision", self.precision, self.reasons.get("precision", "")),
             ("loss scaling", "yes" if self.loss_scaling else "no",
              "float16 gradients underflow without it" if self.loss_scaling else "not needed"),
@@ -221,9 +240,19 @@ def choose_precision(hardware: Hardware, requested: str = "auto") -> tuple[str, 
     return "float32", f"compute capability {shown} has no tensor cores; mixed precision gains nothing"
 
 
-def choose_strategy(hardware: Hardware, requested: str = "auto") -> tuple[str, str]:
-    """Return ``(strategy kind, reason)``: one of ``default``, ``mirrored``, ``multi_worker``, ``tpu``."""
+def choose_strategy(hardware: Hardware, requested: str = "auto",
+                    backend: str = "tensorflow") -> tuple[str, str]:
+    """Return ``(strategy kind, reason)``: one of :data:`STRATEGIES`.
+
+    On TensorFlow: ``default``, ``mirrored``, ``multi_worker`` or ``tpu``; on JAX: ``default`` or
+    ``data_parallel`` (``mirrored`` and ``tpu`` are read as ``data_parallel`` there, and
+    ``data_parallel`` as ``mirrored`` on TensorFlow, so the same call works on both).
+    """
     _check("strategy", requested, STRATEGIES)
+    if backend == "jax":
+        return _choose_jax_strategy(hardware, requested)
+    if requested == "data_parallel":
+        return "mirrored", "asked for (data_parallel is MirroredStrategy on TensorFlow)"
     if requested != "auto":
         return requested, "asked for"
     if hardware.tpu_cores:
@@ -237,12 +266,39 @@ def choose_strategy(hardware: Hardware, requested: str = "auto") -> tuple[str, s
     return "default", f"{device}: nothing to distribute"
 
 
-def choose_jit_compile(hardware: Hardware, strategy: str, requested: bool | str = "auto") -> tuple[bool, str]:
+def _choose_jax_strategy(hardware: Hardware, requested: str) -> tuple[str, str]:
+    if requested == "multi_worker":
+        raise CourseError(
+            "strategy='multi_worker' is TensorFlow's MultiWorkerMirroredStrategy. On JAX, start "
+            "every machine with keras.distribution.initialize(...) and use "
+            "strategy='data_parallel'."
+        )
+    if requested in ("mirrored", "tpu", "data_parallel"):
+        return "data_parallel", ("asked for" if requested == "data_parallel" else
+                                 f"asked for {requested!r}: on JAX that is "
+                                 "keras.distribution.DataParallel")
+    if requested == "default":
+        return "default", "asked for"
+    if hardware.tpu_cores:
+        return "data_parallel", (f"a TPU with {hardware.tpu_cores} cores: "
+                                 "keras.distribution.DataParallel spreads each batch over them")
+    if len(hardware.gpus) > 1:
+        return "data_parallel", (f"{len(hardware.gpus)} GPUs: keras.distribution.DataParallel "
+                                 "splits each batch across them")
+    device = "one GPU" if hardware.gpus else "the CPU"
+    return "default", f"{device}: nothing to distribute"
+
+
+def choose_jit_compile(hardware: Hardware, strategy: str, requested: bool | str = "auto",
+                       backend: str = "tensorflow") -> tuple[bool, str]:
     """Return ``(jit_compile, reason)``: whether Keras compiles the training step with XLA."""
     if requested != "auto":
         if not isinstance(requested, bool):
             raise CourseError(f"jit_compile={requested!r}: use True, False or 'auto'")
         return requested, "asked for"
+    if backend == "jax":
+        return True, ("Keras on JAX always compiles the step with XLA (jax.jit); without it "
+                      "every op would run on its own")
     if strategy == "tpu":
         return False, "a TPU compiles every step with XLA already"
     if strategy in ("mirrored", "multi_worker"):
@@ -276,11 +332,15 @@ def plan_for(
     strategy: str = "auto",
     jit_compile: bool | str = "auto",
     steps_per_execution: int | str = "auto",
+    backend: str = "tensorflow",
 ) -> AccelPlan:
-    """Every setting for ``hardware``: ``"auto"`` picks by the rules above, any other value wins."""
+    """Every setting for ``hardware``: ``"auto"`` picks by the rules above, any other value wins.
+
+    ``backend`` is the Keras backend the plan is for, ``"tensorflow"`` or ``"jax"``.
+    """
     chosen_precision, precision_reason = choose_precision(hardware, precision)
-    chosen_strategy, strategy_reason = choose_strategy(hardware, strategy)
-    chosen_jit, jit_reason = choose_jit_compile(hardware, chosen_strategy, jit_compile)
+    chosen_strategy, strategy_reason = choose_strategy(hardware, strategy, backend)
+    chosen_jit, jit_reason = choose_jit_compile(hardware, chosen_strategy, jit_compile, backend)
     chosen_steps, steps_reason = choose_steps_per_execution(hardware, steps_per_execution)
     return AccelPlan(
         hardware=hardware,
@@ -294,6 +354,7 @@ def plan_for(
             "jit_compile": jit_reason,
             "steps_per_execution": steps_reason,
         },
+        backend=backend,
     )
 
 
@@ -303,7 +364,7 @@ def with_precision(plan: AccelPlan, precision: str, reason: str) -> AccelPlan:
 
 
 # ---------------------------------------------------------------------------------------------
-# The thin layer over TensorFlow
+# The thin layer over the backend (TensorFlow or JAX)
 # ---------------------------------------------------------------------------------------------
 
 def cpu_name(cpuinfo: str | None = None) -> str:
@@ -341,12 +402,38 @@ def tpu_address(environ: Mapping[str, str] | None = None) -> str | None:
     return None
 
 
-def detect_hardware(environ: Mapping[str, str] | None = None) -> Hardware:
-    """Describe the devices TensorFlow sees here, and the cluster ``TF_CONFIG`` names.
+def _jax_hardware() -> Hardware:
+    """The devices JAX sees: GPUs with their names and compute capabilities, TPU cores."""
+    import jax
 
-    Imports TensorFlow. Does not connect to a TPU (that happens in :func:`configure`); a TPU
-    announced by the environment counts as 8 cores until then.
+    devices = jax.devices()
+    gpus = []
+    for device in devices:
+        if device.platform != "gpu":
+            continue
+        capability = getattr(device, "compute_capability", None)
+        parsed = None
+        if capability:
+            major, _, minor = str(capability).partition(".")
+            if major.isdigit() and minor.isdigit():
+                parsed = (int(major), int(minor))
+        gpus.append(GpuInfo(str(device.device_kind), parsed))
+    tpu_cores = sum(1 for device in devices if device.platform == "tpu")
+    return Hardware(gpus=tuple(gpus), tpu_cores=tpu_cores, cpu_name=cpu_name(),
+                    cpu_count=usable_cpu_count())
+
+
+def detect_hardware(environ: Mapping[str, str] | None = None) -> Hardware:
+    """Describe the devices the Keras backend sees here, and the cluster ``TF_CONFIG`` names.
+
+    On TensorFlow this imports TensorFlow and does not connect to a TPU (that happens in
+    :func:`configure`); a TPU announced by the environment counts as 8 cores until then. On JAX
+    it asks ``jax.devices()`` (``TF_CONFIG`` plays no part there).
     """
+    from course_lib.accel.backend import check_supported
+
+    if check_supported() == "jax":
+        return _jax_hardware()
     from course_lib.runtime import import_tensorflow
 
     environ = os.environ if environ is None else environ
@@ -373,7 +460,16 @@ def detect_hardware(environ: Mapping[str, str] | None = None) -> Hardware:
 
 
 def enable_memory_growth() -> None:
-    """Let each GPU's memory grow as needed instead of TensorFlow taking it all at the first op."""
+    """Let each GPU's memory grow as needed instead of the backend taking it all at the first op.
+
+    On JAX this sets ``XLA_PYTHON_CLIENT_PREALLOCATE=false`` unless it is set already; JAX reads
+    it when it first touches the GPU, so later calls change nothing.
+    """
+    from course_lib.accel.backend import configured_backend
+
+    if configured_backend() == "jax":
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+        return
     from course_lib.runtime import import_tensorflow
 
     tf = import_tensorflow()
@@ -384,8 +480,50 @@ def enable_memory_growth() -> None:
             pass
 
 
+@dataclass(frozen=True)
+class JaxDistribution:
+    """On JAX, what stands where TensorFlow has a ``tf.distribute`` strategy.
+
+    ``distribution`` is a ``keras.distribution.DataParallel`` over ``devices`` for the
+    ``data_parallel`` kind, None for ``default``. :meth:`scope` makes it the distribution Keras
+    uses for the variables built and the batches fed inside the block (``fit`` too).
+    """
+
+    kind: str
+    distribution: Any = None
+    devices: tuple[Any, ...] = ()
+
+    @property
+    def num_replicas_in_sync(self) -> int:
+        return max(1, len(self.devices)) if self.distribution is not None else 1
+
+    def scope(self) -> Any:
+        import contextlib
+
+        return self.distribution.scope() if self.distribution is not None else contextlib.nullcontext(self)
+
+
+def make_jax_distribution(kind: str) -> JaxDistribution:
+    """The :class:`JaxDistribution` of that kind: ``default`` or ``data_parallel`` (all devices)."""
+    if kind == "default":
+        return JaxDistribution("default")
+    if kind != "data_parallel":
+        raise CourseError(f"strategy {kind!r} does not exist on JAX; use 'default' or 'data_parallel'")
+    import jax
+    import keras
+
+    devices = tuple(jax.devices())
+    return JaxDistribution("data_parallel", keras.distribution.DataParallel(devices=list(devices)),
+                           devices)
+
+
 def make_strategy(kind: str, environ: Mapping[str, str] | None = None) -> Any:
-    """Build the ``tf.distribute`` strategy of that kind (see :data:`STRATEGIES`)."""
+    """Build the ``tf.distribute`` strategy of that kind (see :data:`STRATEGIES`); on JAX, the
+    :class:`JaxDistribution`."""
+    from course_lib.accel.backend import configured_backend
+
+    if configured_backend() == "jax":
+        return make_jax_distribution(kind)
     from course_lib.runtime import import_tensorflow
 
     tf = import_tensorflow()
@@ -405,12 +543,12 @@ def make_strategy(kind: str, environ: Mapping[str, str] | None = None) -> Any:
     raise CourseError(f"unknown strategy {kind!r}; use one of: {', '.join(STRATEGIES)}")
 
 
-_strategies: dict[str, Any] = {}
+_strategies: dict[tuple[str, str], Any] = {}
 
 
 @dataclass(frozen=True)
 class Accelerator:
-    """The plan in force and the ``tf.distribute`` strategy built for it.
+    """The plan in force and the ``tf.distribute`` strategy built for it (on JAX, a :class:`JaxDistribution`).
 
     Build models inside :meth:`scope` (it applies the precision policy and the strategy), and
     pass :meth:`compile_options` to ``model.compile``::
@@ -434,12 +572,16 @@ class Accelerator:
     def scope(self, precision: str | None = None) -> Any:
         """A ``with`` block that builds models with the plan's precision and strategy.
 
+        On JAX with the ``data_parallel`` strategy, call ``fit`` inside the block too: Keras
+        splits the batches along the device mesh only while the distribution is in force.
         The Keras dtype policy is set on entry and restored on exit, so models built after the
         block are float32 again. ``precision`` overrides the plan's policy for this block.
         """
         import contextlib
 
-        import keras
+        from course_lib.accel.backend import import_keras
+
+        keras = import_keras()
 
         @contextlib.contextmanager
         def block() -> Any:
@@ -482,15 +624,19 @@ def configure(
     Call it again with other arguments to change settings; a distributed strategy is built once
     per process and then reused (TensorFlow cannot start a second multi-worker or TPU runtime).
     """
+    from course_lib.accel.backend import check_supported
+
+    backend = check_supported()
     if memory_growth:
         enable_memory_growth()
     hardware = detect_hardware()
     plan = plan_for(hardware, precision=precision, strategy=strategy, jit_compile=jit_compile,
-                    steps_per_execution=steps_per_execution)
-    if plan.strategy not in _strategies:
-        _strategies[plan.strategy] = make_strategy(plan.strategy)
-    built = _strategies[plan.strategy]
-    if plan.strategy == "tpu":
+                    steps_per_execution=steps_per_execution, backend=backend)
+    key = (backend, plan.strategy)
+    if key not in _strategies:
+        _strategies[key] = make_strategy(plan.strategy)
+    built = _strategies[key]
+    if plan.strategy == "tpu" and backend == "tensorflow":
         real_cores = int(built.num_replicas_in_sync)
         plan = replace(plan, hardware=replace(hardware, tpu_cores=real_cores))
     accelerator = Accelerator(plan=plan, strategy=built)

@@ -5,6 +5,10 @@ and cuDNN versions TensorFlow was built with and the NVIDIA driver it finds; the
 policy and distribution strategy ``course_lib.accel`` would pick; then findings. A finding
 marked PROBLEM says what to run to fix it, e.g. for an NVIDIA GPU that TensorFlow cannot see
 because the CPU-only build (tensorflow-cpu) is installed. Exit status 1 when there is a PROBLEM.
+
+With ``KERAS_BACKEND=jax`` it reports JAX instead: its version, the devices JAX sees, the plan
+``course_lib.accel`` would make for JAX, and why a GPU would go unused (a ``jax`` without its
+CUDA plugin, say). It never imports TensorFlow then, so it runs where TensorFlow is absent.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ CPU_INSTALL = f'pip install "tensorflow-cpu=={TENSORFLOW_PIN}"'
 MIN_DRIVER_FOR_CUDA = {11: (450, 80), 12: (525, 60), 13: (580, 65)}
 #: pip packages whose presence tells how TensorFlow was installed.
 WATCHED_PACKAGES = ("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos",
-                    "tensorflow-metal", "tf-nightly", "keras", "tf-keras")
+                    "tensorflow-metal", "tf-nightly", "keras", "tf-keras", "jax", "jaxlib")
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ class DoctorFacts:
     proc_driver: str | None = None  # /proc/driver/nvidia/version, None when absent
     cuda_visible_devices: str | None = None
     wsl: bool = False
+    jax: str | None = None  # the installed jax (on the JAX backend: None when it does not import)
+    jax_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,8 +85,8 @@ def installed_packages() -> dict[str, str]:
     found: dict[str, str] = {}
     for distribution in importlib.metadata.distributions():
         name = _normalized(distribution.metadata.get("Name") or "")
-        if name in WATCHED_PACKAGES or name.startswith("nvidia-"):
-            found[name] = distribution.version
+        if name in WATCHED_PACKAGES or name.startswith(("nvidia-", "jax-cuda")):
+            found.setdefault(name, distribution.version)  # the first on sys.path is the one imported
     return dict(sorted(found.items()))
 
 
@@ -106,10 +112,17 @@ def gather_facts(
     run_nvidia_smi: Callable[[], str | None] = _run_nvidia_smi,
     read: Callable[[str], str | None] = _read,
 ) -> DoctorFacts:
-    """Read this machine's facts (imports TensorFlow, runs ``nvidia-smi`` when present)."""
+    """Read this machine's facts (imports the Keras backend, runs ``nvidia-smi`` when present).
+
+    On TensorFlow it imports TensorFlow; on JAX it imports JAX and reads TensorFlow's version,
+    if any, from the package metadata without importing it.
+    """
+    from course_lib.accel.backend import configured_backend, installed_version
+
     environ = os.environ if environ is None else environ
+    backend = configured_backend(None if environ is os.environ else environ)
     values: dict[str, Any] = {
-        "keras_backend": environ.get("KERAS_BACKEND", "tensorflow"),
+        "keras_backend": backend,
         "packages": installed_packages(),
         "nvidia_smi": run_nvidia_smi(),
         "proc_driver": read("/proc/driver/nvidia/version"),
@@ -122,6 +135,10 @@ def gather_facts(
         values["numpy"] = numpy.__version__
     except ImportError:
         pass
+    values["jax"] = installed_version("jax")
+    if backend == "jax":
+        values.update(_jax_facts(values["packages"]))
+        return DoctorFacts(**values)
     try:
         from course_lib.accel.devices import detect_hardware
         from course_lib.runtime import import_tensorflow
@@ -139,6 +156,32 @@ def gather_facts(
     except Exception:
         pass
     return DoctorFacts(**values)
+
+
+def _jax_facts(packages: Mapping[str, str]) -> dict[str, Any]:
+    """The facts that differ on the JAX backend; TensorFlow is looked up, never imported."""
+    values: dict[str, Any] = {
+        "tensorflow": next((packages[name] for name in ("tensorflow", "tensorflow-cpu",
+                                                        "tensorflow-intel", "tensorflow-macos",
+                                                        "tf-nightly") if name in packages), None),
+    }
+    try:
+        import jax
+
+        from course_lib.accel.devices import detect_hardware
+
+        values["jax"] = jax.__version__
+        values["hardware"] = detect_hardware()
+    except Exception as error:  # a broken install is exactly what the doctor reports
+        values["jax"] = None
+        values["jax_error"] = f"{type(error).__name__}: {error}".splitlines()[0]
+    try:
+        import keras
+
+        values["keras"] = keras.__version__
+    except Exception:
+        pass
+    return values
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,8 +268,60 @@ def _driver_findings(facts: DoctorFacts) -> list[Finding]:
     )]
 
 
+def _keras_floor_finding(facts: DoctorFacts) -> list[Finding]:
+    if facts.keras is None or _version_tuple(facts.keras) < _version_tuple(FLOOR_KERAS):
+        return [Finding("problem", f"The course needs Keras 3, release {FLOOR_KERAS} or "
+                        f"newer; found {facts.keras or 'none'}.",
+                        f'pip install -U "{KERAS_REQUIREMENT}", then restart the kernel')]
+    return []
+
+
+def jax_gpu_install(facts: DoctorFacts) -> str:
+    """The pip line for JAX with the CUDA plugin that matches this driver (CUDA 13 or 12)."""
+    supported = driver_cuda_version(facts)
+    cuda = 13 if supported is not None and supported[0] >= 13 else 12
+    return f'pip install -U "jax[cuda{cuda}]"'
+
+
+def diagnose_jax(facts: DoctorFacts) -> list[Finding]:
+    """The findings on Keras's JAX backend (no TensorFlow needed)."""
+    gpu_here = nvidia_gpu_present(facts)
+    if facts.jax is None:
+        return [Finding("problem", "KERAS_BACKEND is 'jax' but JAX does not import"
+                        + (f" ({facts.jax_error})" if facts.jax_error else "") + ".",
+                        (jax_gpu_install(facts) if gpu_here else 'pip install -U jax')
+                        + f"   (in the environment of {sys.executable}), or unset KERAS_BACKEND")]
+    findings = _keras_floor_finding(facts)
+    findings.append(Finding(
+        "note", "Keras runs on JAX here: course_lib.accel and chapter 11 (notebooks/"
+        "11_scaling_up.ipynb) work on it; the other chapters use TensorFlow (tf.data, "
+        "GradientTape) and need KERAS_BACKEND=tensorflow.",
+        "unset KERAS_BACKEND before starting Jupyter for the other chapters"))
+    gpus = facts.hardware.gpus if facts.hardware else ()
+    if gpu_here and not gpus:
+        hidden = facts.cuda_visible_devices
+        if hidden is not None and hidden.strip() in ("", "-1", "none", "NoDevFiles"):
+            findings.append(Finding("problem", f"CUDA_VISIBLE_DEVICES={hidden!r} hides every GPU "
+                                    "from JAX.", "unset CUDA_VISIBLE_DEVICES, then restart the kernel"))
+        else:
+            findings.append(Finding(
+                "problem", f"An NVIDIA GPU is present but JAX {facts.jax} sees none: this jax has "
+                "no CUDA plugin (jax-cuda12-plugin or jax-cuda13-plugin), or it fails to load.",
+                jax_gpu_install(facts) + ", then restart the kernel"))
+    elif gpus:
+        names = ", ".join(sorted({gpu.short_name for gpu in gpus}))
+        findings.append(Finding("ok", f"JAX sees {len(gpus)} GPU{'s' if len(gpus) > 1 else ''}: {names}."))
+    elif facts.hardware and facts.hardware.tpu_cores:
+        findings.append(Finding("ok", f"JAX sees a TPU with {facts.hardware.tpu_cores} cores."))
+    else:
+        findings.append(Finding("ok", "No GPU here: training runs on the CPU."))
+    return findings
+
+
 def diagnose(facts: DoctorFacts) -> list[Finding]:
     """Turn the facts into findings, problems first where they block GPU training."""
+    if facts.keras_backend == "jax":
+        return diagnose_jax(facts)
     findings: list[Finding] = []
     gpu_here = nvidia_gpu_present(facts)
     if facts.tensorflow is None:
@@ -237,11 +332,9 @@ def diagnose(facts: DoctorFacts) -> list[Finding]:
         return findings
     if facts.keras_backend != "tensorflow":
         findings.append(Finding("problem", f"KERAS_BACKEND is {facts.keras_backend!r}; the course runs "
-                                "Keras on TensorFlow.", "unset KERAS_BACKEND, then restart the kernel"))
-    if facts.keras is None or _version_tuple(facts.keras) < _version_tuple(FLOOR_KERAS):
-        findings.append(Finding("problem", f"The course needs Keras 3, release {FLOOR_KERAS} or "
-                                f"newer; found {facts.keras or 'none'}.",
-                                f'pip install -U "{KERAS_REQUIREMENT}", then restart the kernel'))
+                                "Keras on TensorFlow (and, for chapter 11 and course_lib.accel, "
+                                "on JAX).", "unset KERAS_BACKEND, then restart the kernel"))
+    findings.extend(_keras_floor_finding(facts))
     if _version_tuple(facts.tensorflow) < _version_tuple(FLOOR_TENSORFLOW):
         findings.append(Finding("problem", f"TensorFlow {facts.tensorflow} is older than the oldest "
                                 f"the course supports ({FLOOR_TENSORFLOW}).",
@@ -303,6 +396,12 @@ def _driver_line(facts: DoctorFacts) -> str:
 
 
 def _build_line(facts: DoctorFacts) -> str:
+    if facts.keras_backend == "jax":
+        plugins = ", ".join(f"{name} {version}" for name, version in facts.packages.items()
+                            if name.startswith("jax-cuda"))
+        jaxlib = facts.packages.get("jaxlib")
+        return (f"jaxlib {jaxlib}" if jaxlib else "jaxlib ?") + (
+            f", {plugins}" if plugins else ", no CUDA plugin (CPU only)")
     info = facts.build_info
     if not info:
         return "unknown"
@@ -311,17 +410,30 @@ def _build_line(facts: DoctorFacts) -> str:
     return f"CUDA {info.get('cuda_version', '?')}, cuDNN {info.get('cudnn_version', '?')}"
 
 
+def _plan(facts: DoctorFacts) -> Any:
+    backend = "jax" if facts.keras_backend == "jax" else "tensorflow"
+    return plan_for(facts.hardware, backend=backend)
+
+
 def format_report(facts: DoctorFacts, findings: list[Finding]) -> str:
     """The text ``course doctor`` prints."""
     tf_package = next((name for name in ("tensorflow-cpu", "tensorflow-intel", "tensorflow-macos",
                                          "tensorflow", "tf-nightly") if name in facts.packages), "?")
     cuda_wheels = ", ".join(f"{name} {version}" for name, version in facts.packages.items()
                             if name.startswith("nvidia-") and ("cudnn" in name or "runtime" in name))
+    on_jax = facts.keras_backend == "jax"
+    if on_jax:
+        tensorflow = (f"{facts.tensorflow} (pip package {tf_package}; not used on JAX)"
+                      if facts.tensorflow else "not installed (not needed on JAX)")
+    else:
+        tensorflow = f"{facts.tensorflow} (pip package {tf_package})" if facts.tensorflow else "not importable"
     rows = [
         ("Python", f"{facts.python} ({facts.system} {facts.machine}{', WSL' if facts.wsl else ''})"),
-        ("TensorFlow", f"{facts.tensorflow} (pip package {tf_package})" if facts.tensorflow else "not importable"),
+        ("TensorFlow", tensorflow),
         ("Keras", f"{facts.keras} (backend {facts.keras_backend})" if facts.keras else "not importable"),
         ("NumPy", facts.numpy or "not importable"),
+        *([("JAX", facts.jax or "not importable")] if on_jax else
+          [("JAX", f"{facts.jax} (installed; Keras uses TensorFlow)")] if facts.jax else []),
         ("Built with", _build_line(facts)),
         ("CUDA wheels", cuda_wheels or "none"),
         ("Driver", _driver_line(facts)),
@@ -329,7 +441,7 @@ def format_report(facts: DoctorFacts, findings: list[Finding]) -> str:
     ]
     lines = ["Versions and devices"] + [f"  {name:<12}{value}" for name, value in rows]
     if facts.hardware:
-        plan = plan_for(facts.hardware)
+        plan = _plan(facts)
         lines += ["", "course_lib.accel would choose"]
         lines += ["  " + line for line in plan.summary().splitlines()[1:]]
     lines += ["", "Findings"]
@@ -345,9 +457,9 @@ def to_json(facts: DoctorFacts, findings: list[Finding]) -> str:
     """Facts, plan and findings as JSON (``course doctor --json``)."""
     data: dict[str, Any] = {"facts": asdict(facts), "findings": [asdict(f) for f in findings]}
     if facts.hardware:
-        plan = plan_for(facts.hardware)
-        data["plan"] = {"precision": plan.precision, "strategy": plan.strategy,
-                        "jit_compile": plan.jit_compile,
+        plan = _plan(facts)
+        data["plan"] = {"backend": plan.backend, "precision": plan.precision,
+                        "strategy": plan.strategy, "jit_compile": plan.jit_compile,
                         "steps_per_execution": plan.steps_per_execution,
                         "loss_scaling": plan.loss_scaling, "reasons": dict(plan.reasons)}
     return json.dumps(data, indent=2, default=str)

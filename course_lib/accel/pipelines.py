@@ -34,7 +34,10 @@ Repeatability: what ``seed`` and ``deterministic`` promise.
 Every pipeline sees every sample exactly once per epoch; the last batch is smaller unless
 ``drop_remainder=True``.
 
-Imports TensorFlow only when a function is called.
+Imports TensorFlow only when a function is called. On Keras's JAX backend these ``tf.data``
+pipelines still work where TensorFlow is installed (Keras turns each batch into NumPy arrays);
+:func:`array_batches` is the same array pipeline without TensorFlow, a ``keras.utils.PyDataset``
+that :func:`course_lib.accel.train` uses on JAX.
 """
 
 from __future__ import annotations
@@ -368,3 +371,84 @@ def from_text_folder(
                             deterministic=deterministic),
         label_mode=label_mode, max_length=max_length,
     )
+
+
+_array_batches_class: Any = None
+
+
+def _array_batches_type() -> Any:
+    """The :class:`keras.utils.PyDataset` subclass behind :func:`array_batches` (made once)."""
+    global _array_batches_class
+    if _array_batches_class is not None:
+        return _array_batches_class
+    import numpy as np
+
+    from course_lib.accel.backend import import_keras
+
+    keras = import_keras()
+
+    class ArrayBatches(keras.utils.PyDataset):
+        """Batches of in-memory arrays: a new permutation every epoch, one gather per batch."""
+
+        def __init__(self, structure: Any, count: int, batch_size: int, shuffle: bool,
+                     seed: int | None, drop_remainder: bool, workers: int) -> None:
+            super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=8)
+            self.structure = keras.tree.map_structure(np.asarray, structure)
+            self.count, self.batch_size = count, batch_size
+            self.shuffle, self.drop_remainder = shuffle, drop_remainder
+            self.rng = np.random.default_rng(seed)
+            self.order = np.arange(count)
+            self._reorder()
+
+        def _reorder(self) -> None:
+            if self.shuffle:
+                self.order = self.rng.permutation(self.count)
+
+        @property
+        def num_batches(self) -> int:
+            full, remainder = divmod(self.count, self.batch_size)
+            return full + (1 if remainder and not self.drop_remainder else 0)
+
+        def __len__(self) -> int:
+            return self.num_batches
+
+        def __getitem__(self, index: int) -> Any:
+            if index >= self.num_batches:
+                raise IndexError(index)
+            indices = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+            return tuple(keras.tree.map_structure(lambda array: np.take(array, indices, axis=0),
+                                                  part) for part in self.structure)
+
+        def on_epoch_end(self) -> None:
+            self._reorder()
+
+    _array_batches_class = ArrayBatches
+    return ArrayBatches
+
+
+def array_batches(
+    x: Any,
+    y: Any = None,
+    *,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    seed: int | None = None,
+    drop_remainder: bool = False,
+    deterministic: bool | None = None,
+    workers: int = 1,
+) -> Any:
+    """Arrays as a ``keras.utils.PyDataset`` of batches: :func:`from_arrays` without TensorFlow.
+
+    The same promises as :func:`from_arrays`: every sample once per epoch, a new shuffle each
+    epoch, a smaller last batch unless ``drop_remainder``, and with a ``seed`` (or
+    ``deterministic=True``, which uses ``seed=42``) the same batches in the same order every run.
+    Each batch is one ``np.take`` of the shuffled indices. Keras's JAX trainer copies the next
+    batch to the GPU while this one trains; ``workers=2`` or more prepares batches on threads.
+    Pass it to ``fit`` with ``shuffle=False`` (it shuffles itself).
+    """
+    _check_batch_size(batch_size)
+    ordered = _is_ordered(deterministic, seed, shuffle)
+    structure = (x,) if y is None else (x, y)  # PyDataset batches are (inputs,) or (inputs, labels)
+    count = sample_count(structure)
+    return _array_batches_type()(structure, count, batch_size, shuffle,
+                                 _seed_for(seed, ordered), drop_remainder, workers)

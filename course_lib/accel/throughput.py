@@ -3,8 +3,10 @@
 :class:`ThroughputMeter` is a Keras callback. Add it to ``fit(callbacks=[...])`` and every epoch's
 progress line gains ``samples_per_sec``, ``step_ms`` and (when the model's FLOPs are known)
 ``tflops``; the same figures land in ``history.history``, and ``meter.summary()`` prints a table.
-The first steps of the first epoch are left out: that is where TensorFlow traces and compiles
-the step, which says nothing about speed.
+The first steps of the first epoch are left out: that is where TensorFlow (or JAX) traces and
+compiles the step, which says nothing about speed. It works the same on Keras's TensorFlow and
+JAX backends; on JAX, whose GPU work runs asynchronously, the end of each timed window waits
+for the last step's results, so a window never ends before its work does.
 
 :func:`estimate_flops` counts a model's multiply-adds analytically (Dense, EinsumDense,
 convolutions, LSTM / GRU / SimpleRNN and the attention products of MultiHeadAttention) by
@@ -24,11 +26,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from course_lib.runtime import import_tensorflow
+from course_lib.accel.backend import import_keras
 
-import_tensorflow()  # before Keras, so TensorFlow's start-up noise is filtered
-
-import keras  # noqa: E402
+# On TensorFlow, TensorFlow is imported before Keras so its start-up noise is filtered; on JAX,
+# TensorFlow is not imported at all.
+keras = import_keras()
 
 #: Dense (not sparse) peak TFLOP/s by GPU and math: "bf16"/"fp16" tensor cores, "tf32" (float32
 #: matmuls on tensor cores, TensorFlow's default from compute capability 8.0), "fp32" plain.
@@ -220,6 +222,25 @@ def estimate_flops(model: Any, sample: Any = None) -> FlopEstimate:
 # The callback
 # ---------------------------------------------------------------------------------------------
 
+def _wait_for(logs: Any, model: Any = None) -> None:
+    """Block until a step's logs and the model's weights are computed.
+
+    On JAX the GPU runs behind Python: a step returns before its work is done. Keras hands the
+    callbacks Python numbers, which already waited, except where validation starts right after
+    the last step; there the weights, which the last step wrote, are what to wait for. On
+    TensorFlow nothing here has ``block_until_ready`` and nothing waits.
+    """
+    values = list((logs or {}).values())
+    values += [getattr(variable, "value", None) for variable in getattr(model, "variables", ())]
+    for value in values:
+        ready = getattr(value, "block_until_ready", None)
+        if callable(ready):
+            try:
+                ready()
+            except Exception:  # a value already deleted or donated: nothing to wait for
+                pass
+
+
 @dataclass(frozen=True)
 class EpochThroughput:
     """One epoch's measured window (the first epoch's window starts after compilation)."""
@@ -261,6 +282,7 @@ class _EpochState:
     last_step: int = -1
     train_end: float | None = None
     train_end_cpu: float = 0.0
+    last_logs: Any = None
 
 
 class ThroughputMeter(keras.callbacks.Callback):
@@ -281,6 +303,9 @@ class ThroughputMeter(keras.callbacks.Callback):
     """
 
     #: Keras may run the per-batch hook on a worker thread, so it never waits for the device.
+    #: On JAX it does: the hooks then arrive in any order, after each step's logs are computed.
+    #: The first epoch's window starts when the first of them arrives; the steps already done
+    #: then (usually one; on JAX it can be a few) are left out with the compilation.
     async_safe = True
 
     def __init__(
@@ -322,16 +347,20 @@ class ThroughputMeter(keras.callbacks.Callback):
             state.first_end_cpu = time.process_time()
             state.first_steps = batch + 1
         state.last_step = max(state.last_step, batch)
+        state.last_logs = logs
 
-    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
-        if self._state.train_end is None:  # validation inside fit(): training time ends here
-            self._state.train_end = time.perf_counter()
-            self._state.train_end_cpu = time.process_time()
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+    def _end_training_window(self) -> None:
         state = self._state
         if state.train_end is None:
+            _wait_for(state.last_logs, self.model)  # asynchronous backends: wait for the work
             state.train_end, state.train_end_cpu = time.perf_counter(), time.process_time()
+
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._end_training_window()  # validation inside fit(): training time ends here
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._end_training_window()
+        state = self._state
         record = self._record(epoch, state)
         self._epochs_seen += 1
         if record is None:

@@ -21,12 +21,18 @@ What it does, compared with ``model.fit`` as a learner writes it:
   mixed-precision policy and its variables live on every replica of the strategy;
 * compiles with the plan's ``jit_compile`` (XLA) and ``steps_per_execution``;
 * feeds arrays through :func:`course_lib.accel.pipelines.from_arrays` (shuffled indices, one
-  gather per batch, prefetching);
+  gather per batch, prefetching); on Keras's JAX backend through
+  :func:`course_lib.accel.pipelines.array_batches`, the same without TensorFlow;
 * measures throughput with a :class:`~course_lib.accel.throughput.ThroughputMeter`.
 
 Pass a *function* that builds the model, not a built model: precision and strategy apply when
 layers are created. A model built beforehand is trained with the policy it was built with
 (on the default strategy, unless it was built inside ``accelerator.scope()``).
+
+The same call runs with ``KERAS_BACKEND=jax``: the precision policy and ``steps_per_execution``
+are Keras's own there too, the step is always XLA-compiled, and the distribution is a
+``keras.distribution`` (see :mod:`course_lib.accel.devices`). TensorFlow is not imported then,
+unless a ``tf.data.Dataset`` is passed in.
 """
 
 from __future__ import annotations
@@ -64,7 +70,13 @@ class TrainingResult:
 
 
 def _is_dataset(value: Any) -> bool:
-    return type(value).__module__.startswith("tensorflow") and hasattr(value, "element_spec")
+    """A batched ``tf.data.Dataset`` or a ``keras.utils.PyDataset``: batches, not arrays."""
+    if type(value).__module__.startswith("tensorflow") and hasattr(value, "element_spec"):
+        return True
+    import sys
+
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(value, keras.utils.PyDataset)
 
 
 def _uses_cudnn_recurrent_layers(model: Any) -> bool:
@@ -81,13 +93,14 @@ def _uses_cudnn_recurrent_layers(model: Any) -> bool:
 def build_in_scope(build_model: Callable[[], Any], accelerator: Accelerator) -> tuple[Any, AccelPlan]:
     """Build the model with the accelerator's precision and strategy; return it and the plan used.
 
-    cuDNN's LSTM and GRU kernels exist in float16 but not in bfloat16, so a recurrent model that
-    would get ``mixed_bfloat16`` on a GPU is rebuilt with ``mixed_float16`` instead.
+    cuDNN's LSTM and GRU kernels exist in float16 but not in bfloat16, so on TensorFlow a
+    recurrent model that would get ``mixed_bfloat16`` on a GPU is rebuilt with ``mixed_float16``
+    instead (Keras on JAX does not use cuDNN's recurrent kernels, so bfloat16 stays there).
     """
     plan = accelerator.plan
     with accelerator.scope():
         model = build_model()
-    if (plan.precision == "mixed_bfloat16" and plan.hardware.gpus
+    if (plan.precision == "mixed_bfloat16" and plan.hardware.gpus and plan.backend == "tensorflow"
             and _uses_cudnn_recurrent_layers(model)):
         plan = with_precision(plan, "mixed_float16",
                               "cuDNN's LSTM/GRU kernels run float16, not bfloat16 (loss scaling on)")
@@ -98,7 +111,9 @@ def build_in_scope(build_model: Callable[[], Any], accelerator: Accelerator) -> 
 
 def _built_model_plan(model: Any, accelerator: Accelerator) -> AccelPlan:
     plan = accelerator.plan
-    if plan.strategy != "default" and getattr(model, "distribute_strategy", None) is not accelerator.strategy:
+    if plan.strategy != "default" and (
+            plan.backend == "jax"
+            or getattr(model, "distribute_strategy", None) is not accelerator.strategy):
         raise CourseError(
             f"the {plan.strategy} strategy needs the model built inside its scope: pass the "
             "function that builds the model (train(build_model, ...)), not a built model"
@@ -186,8 +201,8 @@ def train(
     model:
         A function with no arguments that returns a new Keras model (preferred), or a built model.
     x, y:
-        Arrays (``y`` the labels), or a batched ``tf.data.Dataset`` of ``(inputs, labels)`` in
-        ``x`` with ``y`` None. ``batch_size`` is the global batch: with 4 replicas each gets a
+        Arrays (``y`` the labels), or a batched ``tf.data.Dataset`` (or ``keras.utils.PyDataset``)
+        of ``(inputs, labels)`` in ``x`` with ``y`` None. ``batch_size`` is the global batch: with 4 replicas each gets a
         quarter of it.
     optimizer, loss, metrics:
         As for ``model.compile``. A string optimizer is created inside the strategy scope.
@@ -203,7 +218,7 @@ def train(
         As for ``model.fit``; a :class:`ThroughputMeter` is always added. (``fit``'s own
         ``shuffle`` is off: the pipeline shuffles.)
     """
-    from course_lib.accel.pipelines import from_arrays, sample_count
+    from course_lib.accel.pipelines import array_batches, from_arrays, sample_count
     from course_lib.accel.throughput import ThroughputMeter
 
     if accelerator is None:
@@ -223,13 +238,15 @@ def train(
         train_data = x
     else:
         samples_per_epoch = sample_count(x if y is None else (x, y))
-        train_data = from_arrays(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed,
-                                 deterministic=deterministic)
+        pipeline = array_batches if plan.backend == "jax" else from_arrays
+        train_data = pipeline(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed,
+                              deterministic=deterministic)
     if validation_data is not None and not _is_dataset(validation_data):
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
             raise CourseError("validation_data must be (inputs, labels) arrays or a batched "
                               "tf.data.Dataset")
-        validation_data = from_arrays(*validation_data, batch_size=batch_size, shuffle=False)
+        pipeline = array_batches if plan.backend == "jax" else from_arrays
+        validation_data = pipeline(*validation_data, batch_size=batch_size, shuffle=False)
 
     with accelerator.strategy.scope():
         model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics or []),
@@ -245,8 +262,13 @@ def train(
     if verbose not in (0, "0"):
         print(f"Training with {plan.one_line()} ({accelerator.replicas} replica"
               f"{'s' if accelerator.replicas != 1 else ''})")
+    import contextlib
+
+    # On JAX, Keras splits the batches over the devices only while the distribution is in force.
+    fitting = accelerator.strategy.scope() if plan.backend == "jax" else contextlib.nullcontext()
     started = time.perf_counter()
-    history = model.fit(train_data, epochs=epochs, validation_data=validation_data,
-                        callbacks=[meter, *callbacks], verbose=verbose, shuffle=False)
+    with fitting:
+        history = model.fit(train_data, epochs=epochs, validation_data=validation_data,
+                            callbacks=[meter, *callbacks], verbose=verbose, shuffle=False)
     return TrainingResult(model=model, history=history, plan=plan, throughput=meter,
                           seconds=time.perf_counter() - started)
