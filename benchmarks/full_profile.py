@@ -178,7 +178,9 @@ CHAPTERS: dict[str, Chapter] = {
         {"imagenet_weights_used": "imagenet_available", "few_photos": "sizes.few_photos",
          "few_photos_from_scratch": "few_scratch_accuracy",
          "few_photos_feature_extraction": "extracted_accuracy",
-         "few_photos_fine_tuned": "fine_tuned_accuracy"}),
+         "few_photos_fine_tuned": "fine_tuned_accuracy",
+         # the deep stack of 12 convolutions, plain against residual + batch normalization
+         "deep_stack_test_accuracy": "{name: h['val_accuracy'][-1] for name, h in stack_histories.items()}"}),
     "08b": Chapter("08b", (
         Figure("unet_mean_iou", "Oxford pets U-Net, test mean IoU", "oxford_pets", "%", None,
                expression="float(iou_of['U-Net'].mean())",
