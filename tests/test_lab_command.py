@@ -33,7 +33,12 @@ def test_make_lab_serves_the_chapter_notebooks(tmp_path):
                 f"--ServerApp.runtime_dir={tmp_path}")
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
            "JUPYTER_DATA_DIR": str(tmp_path / "data")}
-    server = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={lab_args}"],
+    # A stamp newer than every requirement file: `make lab` must never rebuild the environment
+    # this suite runs in (see tests/environment_guard.py for what that once did).
+    stamp = tmp_path / "installed"
+    stamp.touch()
+    server = subprocess.Popen(["make", "--no-print-directory", "lab", f"STAMP={stamp}",
+                               f"LAB_ARGS={lab_args}"],
                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
