@@ -238,14 +238,16 @@ os.kill(os.getpid(), signal.SIGBUS)  # what a crash at TensorFlow's start looks 
 
 def test_a_crash_while_tensorflow_imports_leaves_its_reason_on_stderr(tmp_path):
     """While TensorFlow imports, stderr's descriptor points at the start-up-noise filter; a
-    process killed then (once seen on a loaded machine: SIGBUS at TensorFlow's start) used to
-    vanish without a word. Now the signal and the Python stack reach the real stderr."""
+    process killed then (seen on loaded CI machines: SIGBUS at TensorFlow's start, when a test
+    rewrote the environment's TensorFlow; see tests/environment_guard.py) used to vanish without a
+    word. Now the signal and the Python stack reach the real stderr. The child runs in tmp_path,
+    so where core dumps are on, its core file lands there and not in the checkout."""
     (tmp_path / "tensorflow").mkdir()
     (tmp_path / "tensorflow" / "__init__.py").write_text(FAKE_TENSORFLOW_THAT_CRASHES)
     code = "from course_lib.runtime import import_tensorflow; import_tensorflow()"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, timeout=120)
+                            env=env, timeout=120, cwd=tmp_path)
     assert result.returncode == -signal.SIGBUS
     assert "Fatal Python error: Bus error" in result.stderr, result.stderr
     assert str(tmp_path / "tensorflow" / "__init__.py") in result.stderr  # where it died
