@@ -283,6 +283,15 @@ def jax_gpu_install(facts: DoctorFacts) -> str:
     return f'pip install -U "jax[cuda{cuda}]"'
 
 
+def _hidden_gpus_finding(facts: DoctorFacts, framework: str) -> Finding | None:
+    """The problem when ``CUDA_VISIBLE_DEVICES`` hides every GPU from ``framework``, else None."""
+    hidden = facts.cuda_visible_devices
+    if hidden is not None and hidden.strip() in ("", "-1", "none", "NoDevFiles"):
+        return Finding("problem", f"CUDA_VISIBLE_DEVICES={hidden!r} hides every GPU from "
+                       f"{framework}.", "unset CUDA_VISIBLE_DEVICES, then restart the kernel")
+    return None
+
+
 def diagnose_jax(facts: DoctorFacts) -> list[Finding]:
     """The findings on Keras's JAX backend (no TensorFlow needed)."""
     gpu_here = nvidia_gpu_present(facts)
@@ -299,15 +308,10 @@ def diagnose_jax(facts: DoctorFacts) -> list[Finding]:
         "unset KERAS_BACKEND before starting Jupyter for the other chapters"))
     gpus = facts.hardware.gpus if facts.hardware else ()
     if gpu_here and not gpus:
-        hidden = facts.cuda_visible_devices
-        if hidden is not None and hidden.strip() in ("", "-1", "none", "NoDevFiles"):
-            findings.append(Finding("problem", f"CUDA_VISIBLE_DEVICES={hidden!r} hides every GPU "
-                                    "from JAX.", "unset CUDA_VISIBLE_DEVICES, then restart the kernel"))
-        else:
-            findings.append(Finding(
-                "problem", f"An NVIDIA GPU is present but JAX {facts.jax} sees none: this jax has "
-                "no CUDA plugin (jax-cuda12-plugin or jax-cuda13-plugin), or it fails to load.",
-                jax_gpu_install(facts) + ", then restart the kernel"))
+        findings.append(_hidden_gpus_finding(facts, "JAX") or Finding(
+            "problem", f"An NVIDIA GPU is present but JAX {facts.jax} sees none: this jax has "
+            "no CUDA plugin (jax-cuda12-plugin or jax-cuda13-plugin), or it fails to load.",
+            jax_gpu_install(facts) + ", then restart the kernel"))
     elif gpus:
         names = ", ".join(sorted({gpu.short_name for gpu in gpus}))
         findings.append(Finding("ok", f"JAX sees {len(gpus)} GPU{'s' if len(gpus) > 1 else ''}: {names}."))
@@ -348,10 +352,9 @@ def diagnose(facts: DoctorFacts) -> list[Finding]:
                                 'pip install -r requirements/gpu.txt (or cpu.txt)'))
     gpus = facts.hardware.gpus if facts.hardware else ()
     if gpu_here and not gpus:
-        hidden = facts.cuda_visible_devices
-        if hidden is not None and hidden.strip() in ("", "-1", "none", "NoDevFiles"):
-            findings.append(Finding("problem", f"CUDA_VISIBLE_DEVICES={hidden!r} hides every GPU "
-                                    "from TensorFlow.", "unset CUDA_VISIBLE_DEVICES, then restart the kernel"))
+        hidden = _hidden_gpus_finding(facts, "TensorFlow")
+        if hidden:
+            findings.append(hidden)
         elif _cpu_only_build(facts):
             findings.append(_cpu_build_finding(facts))
         else:
