@@ -72,10 +72,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if _is_xdist_worker(config) or _BEFORE not in config.stash:
         return
-    found = changes(config.stash[_BEFORE], fingerprint(watched_prefix()))
+    prefix = watched_prefix()
+    found = changes(config.stash[_BEFORE], fingerprint(prefix))
     if not found:
         return
-    prefix = watched_prefix()
     report = [f"The test run changed the environment it runs in ({prefix}).",
               "A test installed, upgraded or removed packages while other tests were starting",
               "TensorFlow from the same files; find the test that runs pip or make against this",
